@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { Writable, Readable } from 'node:stream';
+import { Command, CommanderError, Option } from 'commander';
+import type { Context } from './context.js';
+import { createExec } from './io/exec.js';
+import { ExitCode, KdebuginfoError } from './errors.js';
+import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
+
+/**
+ * The only module that knows argv, flag and environment-variable names, and exit codes.
+ * Commands get a Context and typed options, and return a result or throw a KdebuginfoError.
+ */
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  stdinIsTty: boolean;
+  stdoutIsTty: boolean;
+  stderrIsTty: boolean;
+  isRoot: boolean;
+  cwd: string;
+}
+
+interface GlobalFlags {
+  json?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  yes?: boolean;
+  nonInteractive?: boolean;
+  dryRun?: boolean;
+}
+
+const ENV = {
+  kernel: 'KDEBUGINFO_KERNEL',
+  os: 'KDEBUGINFO_OS',
+  mirror: 'KDEBUGINFO_MIRROR',
+  root: 'KDEBUGINFO_ROOT',
+} as const;
+
+function buildContext(io: Io, env: Record<string, string | undefined>, flags: GlobalFlags): Context {
+  const write = (line: string) => io.stderr.write(`${line}\n`);
+  const ui = {
+    info: write,
+    warn: (l: string) => write(`warning: ${l}`),
+    debug: (l: string) => {
+      if (flags.verbose) write(l);
+    },
+  };
+  const dryRun = Boolean(flags.dryRun);
+  return {
+    env,
+    cwd: io.cwd,
+    stdin: io.stdin,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    isInteractive: io.stdinIsTty && io.stdoutIsTty && !flags.yes && !flags.nonInteractive && !flags.json,
+    isStderrTty: io.stderrIsTty,
+    useColor: io.stderrIsTty && flags.color !== false && env.NO_COLOR === undefined,
+    dryRun,
+    exec: createExec({ env, dryRun, log: ui.debug }),
+    ui,
+    isRoot: io.isRoot,
+  };
+}
+
+const targetHelp = `
+Kernel and OS default to the running kernel (uname -r) and /etc/os-release.
+  --kernel R       a uname -r string, e.g. 4.18.0-348.7.1.el8_5.x86_64 or 5.14.0-362.el9.x86_64+debug
+  --os ID:MAJOR    centos, centos-stream, rhel, rocky, almalinux, ol, fedora (e.g. centos-stream:9)`;
+
+function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--kernel <release>', 'kernel release (uname -r form)').env(ENV.kernel))
+    .addOption(new Option('--os <id:major>', 'target distro, e.g. centos:7, centos-stream:9').env(ENV.os))
+    .addOption(new Option('--root <dir>', 'image root whose etc/os-release describes the target').env(ENV.root))
+    .option('--json', 'print one JSON document on stdout');
+}
+
+function addMirrorOption(cmd: Command): Command {
+  return cmd.option(
+    '--mirror <from=to>',
+    `rewrite a URL prefix, repeatable (also ${ENV.mirror}="FROM=TO,FROM=TO")`,
+    (v: string, prev: string[] = []) => [...prev, v],
+  );
+}
+
+function rewritesFrom(opts: { mirror?: string[] }, env: Record<string, string | undefined>): MirrorRewrite[] {
+  const fromEnv = (env[ENV.mirror] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return [...parseMirrorRewrites(opts.mirror ?? [], '--mirror'), ...parseMirrorRewrites(fromEnv, ENV.mirror)];
+}
+
+function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Run the CLI; returns the exit code. `argv` is the full process.argv (node, script, ...). */
+export async function main(argv: readonly string[], env: Record<string, string | undefined>, io: Io): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  let wantsJson = argv.includes('--json');
+  const program = new Command('kdebuginfo')
+    .description('Make this box ready for SystemTap kernel probing: the exact kernel-debuginfo, -common and -devel for a kernel.')
+    .version(VERSION, '-V, --version')
+    .option('-v, --verbose', 'show every request and command')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+
+  const ctxFor = (cmd: Command) => buildContext(io, env, cmd.optsWithGlobals<GlobalFlags>());
+  const userAgent = `kdebuginfo/${VERSION} (+https://github.com/kdebuginfo/kdebuginfo)`;
+
+  addTargetOptions(program.command('plan'))
+    .description('Show which packages the kernel needs and where they will be looked for (no network).')
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+Examples:
+  kdebuginfo plan
+  kdebuginfo plan --kernel 3.10.0-1160.119.1.el7.x86_64 --json
+  kdebuginfo plan --kernel 5.14.0-362.el9.x86_64+rt --os centos-stream:9`,
+    )
+    .action(async (o: { kernel?: string; os?: string; root?: string; json?: boolean; mirror?: string[] }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runPlan, formatPlan } = await import('./commands/plan.js');
+      const ctx = ctxFor(cmd);
+      const r = await runPlan(ctx, { kernel: o.kernel, os: o.os, root: o.root, rewrites: rewritesFrom(o, env) });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatPlan(r));
+    });
+  addMirrorOption(program.commands.find((c) => c.name() === 'plan')!);
+
+  addMirrorOption(addTargetOptions(program.command('resolve')))
+    .description('Find each package on the mirrors: repodata first, then directory listings, then a HEAD probe.')
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+Exit 3 when a package is on no mirror; the error lists every location tried and the nearest versions there.
+
+Examples:
+  kdebuginfo resolve
+  kdebuginfo resolve --kernel 4.18.0-348.7.1.el8_5.x86_64 --json
+  kdebuginfo resolve --mirror https://vault.centos.org=https://nexus.example.com/repository/centos-vault`,
+    )
+    .action(async (o: { kernel?: string; os?: string; root?: string; json?: boolean; mirror?: string[] }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runResolve, formatResolve } = await import('./commands/resolve.js');
+      const ctx = ctxFor(cmd);
+      const r = await runResolve(ctx, { kernel: o.kernel, os: o.os, root: o.root, rewrites: rewritesFrom(o, env), userAgent });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatResolve(r));
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    exitCode = reportError(err, io, wantsJson);
+  }
+  return exitCode;
+}
+
+function reportError(err: unknown, io: Io, json: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  const known = err instanceof KdebuginfoError;
+  const code = known ? err.exitCode : ExitCode.failed;
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`kdebuginfo: ${message}\n`);
+  if (known && err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+  if (!known && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (json) {
+    const detail = known && err.detail && typeof err.detail === 'object' ? err.detail : {};
+    printJson(io, { ok: false, rc: code, error: { message, ...(known && err.hint ? { hint: err.hint } : {}) }, ...detail });
+  }
+  return code;
+}
+
+/** Entry point for bin/kdebuginfo.js: the only place that touches process. */
+export function run(): void {
+  const io: Io = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTty: Boolean(process.stdin.isTTY),
+    stdoutIsTty: Boolean(process.stdout.isTTY),
+    stderrIsTty: Boolean(process.stderr.isTTY && process.stderr.columns),
+    isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
+    cwd: process.cwd(),
+  };
+  void main(process.argv, process.env, io).then((code) => {
+    process.exitCode = code;
+  });
+}
