@@ -220,3 +220,10 @@ function fill(template: string, vars: Record<string, string | undefined>): strin
   });
   return missing ? undefined : s;
 }
+
+/** Every host the source table can send a request to (tests rewrite them all to a local server). */
+export function allSourceHosts(): string[] {
+  const hosts = new Set<string>();
+  for (const rows of Object.values(SOURCES)) for (const r of rows) hosts.add(new URL(r.repo.replace(/\{\w+\}/g, 'x')).host);
+  return [...hosts].sort();
+}

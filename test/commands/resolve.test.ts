@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
+
+let mirror: FixtureMirror;
+beforeAll(async () => {
+  mirror = await startFixtureMirror();
+});
+afterAll(async () => {
+  await mirror?.close();
+});
+beforeEach(() => {
+  mirror.server.clearFaults();
+  mirror.server.resetLog();
+});
+
+const sha256Of = (urlPath: string) =>
+  createHash('sha256').update(readFileSync(join(FIXTURE_MIRROR_ROOT, decodeURIComponent(urlPath)))).digest('hex');
+
+const resolve = (args: string[], env: Record<string, string> = {}) =>
+  runCli(['resolve', '--json', ...args], { env: { KDEBUGINFO_MIRROR: mirror.mirrorEnv, ...env } });
+
+function pathOf(url: string): string {
+  expect(url.startsWith(mirror.server.url)).toBe(true);
+  return url.slice(mirror.server.url.length + 1);
+}
+
+describe('resolve over HTTP against the fixture mirror', () => {
+  it('finds all three packages through repodata, with sizes and sha256 from primary.xml', async () => {
+    const r = await resolve(['--kernel', '4.18.0-348.7.1.el8_5.x86_64', '--os', 'centos:8']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = r.json();
+    expect(out.kernel).toEqual({ uname: '4.18.0-348.7.1.el8_5.x86_64', version: '4.18.0', release: '348.7.1.el8_5', arch: 'x86_64', flavor: 'default' });
+    expect(out.os).toMatchObject({ id: 'centos', version: '8' });
+    const byRole = Object.fromEntries(out.packages.map((p: any) => [p.role, p]));
+    expect(pathOf(byRole.debuginfo.url)).toBe('debuginfo.centos.org/8/x86_64/Packages/kernel-debuginfo-4.18.0-348.7.1.el8_5.x86_64.rpm');
+    expect(pathOf(byRole['debuginfo-common'].url)).toBe(
+      'debuginfo.centos.org/8/x86_64/Packages/kernel-debuginfo-common-x86_64-4.18.0-348.7.1.el8_5.x86_64.rpm',
+    );
+    expect(pathOf(byRole.devel.url)).toBe('vault.centos.org/8.5.2111/BaseOS/x86_64/os/Packages/kernel-devel-4.18.0-348.7.1.el8_5.x86_64.rpm');
+    for (const p of out.packages) {
+      expect(p.source).toBe('repodata');
+      expect(p.checksum).toEqual({ type: 'sha256', value: sha256Of(pathOf(p.url)) });
+      expect(p.size).toBe(readFileSync(join(FIXTURE_MIRROR_ROOT, pathOf(p.url))).length);
+    }
+    // Repodata was enough: no listing page and no HEAD probe were needed.
+    expect(mirror.server.requests.filter((q) => q.method === 'HEAD')).toEqual([]);
+    expect(mirror.server.requests.every((q) => q.path.includes('/repodata/'))).toBe(true);
+  });
+
+  it('picks the default flavour and the right arch among decoys (debug flavour, neighbours, aarch64)', async () => {
+    const r = await resolve(['--kernel', '3.10.0-1160.119.1.el7.x86_64', '--os', 'centos:7']);
+    expect(r.code).toBe(0);
+    const files = r.json().packages.map((p: any) => pathOf(p.url));
+    expect(files).toEqual([
+      'debuginfo.centos.org/7/x86_64/kernel-debuginfo-3.10.0-1160.119.1.el7.x86_64.rpm',
+      'debuginfo.centos.org/7/x86_64/kernel-debuginfo-common-x86_64-3.10.0-1160.119.1.el7.x86_64.rpm',
+      'vault.centos.org/7.9.2009/updates/x86_64/Packages/kernel-devel-3.10.0-1160.119.1.el7.x86_64.rpm',
+    ]);
+  });
+
+  it('resolves the debug flavour to kernel-debug-* and the shared common package', async () => {
+    const r = await resolve(['--kernel', '4.18.0-348.7.1.el8_5.x86_64+debug', '--os', 'centos:8']);
+    // The fixture has kernel-debug-debuginfo but no kernel-debug-devel: exit 3 naming it.
+    expect(r.code).toBe(3);
+    const out = r.json();
+    expect(out.found.map((p: any) => p.file)).toEqual([
+      'kernel-debug-debuginfo-4.18.0-348.7.1.el8_5.x86_64.rpm',
+      'kernel-debuginfo-common-x86_64-4.18.0-348.7.1.el8_5.x86_64.rpm',
+    ]);
+    expect(out.missing.map((p: any) => p.file)).toEqual(['kernel-debug-devel-4.18.0-348.7.1.el8_5.x86_64.rpm']);
+  });
+
+  it('falls back to the directory listing where a tree has no repodata (debuginfo.centos.org/8-stream)', async () => {
+    const r = await resolve(['--kernel', '4.18.0-552.el8.x86_64', '--os', 'centos-stream:8']);
+    expect(r.code).toBe(0);
+    const [debuginfo, common, devel] = r.json().packages;
+    expect(debuginfo.source).toBe('listing');
+    expect(debuginfo.checksum).toBeNull();
+    expect(debuginfo.size).toBe(readFileSync(join(FIXTURE_MIRROR_ROOT, pathOf(debuginfo.url))).length);
+    expect(pathOf(common.url)).toBe('debuginfo.centos.org/8-stream/x86_64/Packages/kernel-debuginfo-common-x86_64-4.18.0-552.el8.x86_64.rpm');
+    expect(devel.source).toBe('repodata');
+    expect(pathOf(devel.url)).toBe('vault.centos.org/8-stream/BaseOS/x86_64/os/Packages/kernel-devel-4.18.0-552.el8.x86_64.rpm');
+  });
+
+  it('uses the vault listing when its repomd.xml 404s (the vault fills repodata in late)', async () => {
+    const r = await resolve(['--kernel', '4.18.0-305.3.1.el8.x86_64', '--os', 'centos:8']);
+    expect(r.code).toBe(0);
+    const devel = r.json().packages[2];
+    expect(devel.source).toBe('listing');
+    expect(pathOf(devel.url)).toBe('vault.centos.org/8.4.2105/BaseOS/x86_64/os/Packages/kernel-devel-4.18.0-305.3.1.el8.x86_64.rpm');
+    const seen = mirror.server.requests.map((q) => `${q.status} ${q.path}`);
+    expect(seen).toContain('404 /vault.centos.org/8.4.2105/BaseOS/x86_64/os/repodata/repomd.xml');
+  });
+
+  it('falls back to the next mirror when the first one 404s everything', async () => {
+    const dead = `https://debuginfo.centos.org=${mirror.server.url}/gone`;
+    const facebook = `https://mirror.facebook.net/centos-debuginfo=${mirror.server.url}/debuginfo.centos.org`;
+    const r = await resolve(['--kernel', '3.10.0-1160.el7.x86_64', '--os', 'centos:7', '--mirror', dead, '--mirror', facebook]);
+    expect(r.code).toBe(0);
+    const out = r.json();
+    expect(out.packages[0].url).toBe(`${mirror.server.url}/debuginfo.centos.org/7/x86_64/kernel-debuginfo-3.10.0-1160.el7.x86_64.rpm`);
+    expect(out.packages[0].candidates[0]).toBe(`${mirror.server.url}/gone/7/x86_64/kernel-debuginfo-3.10.0-1160.el7.x86_64.rpm`);
+    // GA kernel: kernel-devel comes from the point release's os/ tree.
+    expect(pathOf(out.packages[2].url)).toBe('vault.centos.org/7.9.2009/os/x86_64/Packages/kernel-devel-3.10.0-1160.el7.x86_64.rpm');
+    const paths = mirror.server.requests.map((q) => `${q.method} ${q.status} ${q.path}`);
+    expect(paths).toContain('GET 404 /gone/7/x86_64/repodata/repomd.xml');
+    expect(paths).toContain('HEAD 404 /gone/7/x86_64/kernel-debuginfo-3.10.0-1160.el7.x86_64.rpm');
+  });
+
+  it('falls back to the build-system archive for a Stream kernel the mirror dropped', async () => {
+    const r = await resolve(['--kernel', '5.14.0-300.el9.x86_64', '--os', 'centos-stream:9']);
+    expect(r.code).toBe(0);
+    for (const p of r.json().packages) {
+      expect(pathOf(p.url)).toMatch(/^kojihub\.stream\.centos\.org\/kojifiles\/packages\/kernel\/5\.14\.0\/300\.el9\/x86_64\//);
+      expect(p.source).toBe('listing');
+    }
+  });
+
+  it('sends a User-Agent, so servers that answer 406 without one still work', async () => {
+    mirror.server.fault(/.*/, { requireUserAgent: true });
+    const r = await resolve(['--kernel', '5.14.0-362.el9.x86_64', '--os', 'centos-stream:9']);
+    expect(r.code).toBe(0);
+    expect(mirror.server.requests.length).toBeGreaterThan(0);
+    for (const q of mirror.server.requests) expect(q.headers['user-agent']).toMatch(/^kdebuginfo\//);
+  });
+
+  it('exits 3 for an unknown kernel, listing every location tried and the nearest versions there', async () => {
+    const r = await resolve(['--kernel', '4.18.0-348.5.1.el8_5.x86_64', '--os', 'centos:8']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('kdebuginfo: not found on any mirror: kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-debuginfo-common-x86_64-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-devel-4.18.0-348.5.1.el8_5.x86_64.rpm');
+    expect(r.stderr).toContain(
+      `kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/debuginfo.centos.org/8/x86_64/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5`,
+    );
+    expect(r.stderr).toContain(
+      `kernel-devel-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/vault.centos.org/8.5.2111/BaseOS/x86_64/os/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5`,
+    );
+    expect(r.stderr).toContain(`mirror.facebook.net/centos-debuginfo/8/x86_64/: unavailable (repomd.xml: HTTP 404)`);
+    expect(r.stderr).toContain('hint: check --kernel and --os');
+    const out = r.json();
+    expect(out.ok).toBe(false);
+    expect(out.rc).toBe(3);
+    expect(out.missing).toHaveLength(3);
+    // Every request stayed on the local server.
+    for (const a of out.attempts) expect(a.location.startsWith(mirror.server.url)).toBe(true);
+  });
+});
