@@ -68,108 +68,139 @@ export function parseRepomd(xml: string): RepomdData | undefined {
 /**
  * A streaming scanner of primary.xml: fed text chunks, it keeps only the packages `wants`
  * accepts, so memory stays flat however large the repo is (a CentOS 7 debuginfo tree's primary
- * lists tens of thousands of packages). `isDone` lets the caller stop reading early.
+ * lists tens of thousands of packages). It cuts the stream at `</package>` and reads each
+ * package's `<name>` with a plain string search; only the packages it wants go through the XML
+ * parser. A full XML parse of every package was 3x slower than `dnf repoquery` on 50,000
+ * packages (bench/resolve). A literal `</package>` cannot occur inside a well-formed package
+ * element (text would carry `&lt;`), and the caller checks the whole file's checksum.
  */
 export class PrimaryScanner {
-  private readonly parser = new SaxesParser();
-  private cur: Partial<PrimaryEntry> & { requires: PrimaryEntry['requires'] } = { requires: [] };
-  private field: 'name' | 'arch' | 'checksum' | undefined;
-  private text = '';
-  private inRequires = false;
-  private depth = 0;
+  private buffer = '';
   readonly matches: PrimaryEntry[] = [];
   packagesSeen = 0;
 
-  constructor(private readonly wants: (name: string, arch: string) => boolean) {
-    const p = this.parser;
-    p.on('opentag', (t) => {
-      const a = t.attributes as Record<string, string>;
-      switch (t.name) {
-        case 'package':
-          this.depth++;
-          this.cur = { requires: [] };
-          break;
-        case 'name':
-        case 'arch':
-          if (this.depth === 1 && !this.inRequires) {
-            this.field = t.name;
-            this.text = '';
-          }
-          break;
-        case 'checksum':
-          this.field = 'checksum';
-          this.text = '';
-          this.cur.checksum = { type: a.type ?? '', value: '' };
-          break;
-        case 'version':
-          this.cur.epoch = a.epoch ?? '0';
-          this.cur.version = a.ver ?? '';
-          this.cur.release = a.rel ?? '';
-          break;
-        case 'size':
-          if (a.package !== undefined) this.cur.size = Number(a.package);
-          break;
-        case 'location':
-          this.cur.href = a.href ?? '';
-          this.cur.base = a['xml:base'];
-          break;
-        case 'rpm:requires':
-          this.inRequires = true;
-          break;
-        case 'rpm:entry':
-          if (this.inRequires && a.name) {
-            this.cur.requires.push({ name: a.name, flags: a.flags, epoch: a.epoch, version: a.ver, release: a.rel });
-          }
-          break;
-      }
-    });
-    p.on('text', (text) => {
-      if (this.field) this.text += text;
-    });
-    p.on('closetag', (t) => {
-      switch (t.name) {
-        case 'name':
-        case 'arch':
-          if (this.field === t.name) this.cur[t.name] = this.text.trim();
-          this.field = undefined;
-          break;
-        case 'checksum':
-          if (this.cur.checksum) this.cur.checksum.value = this.text.trim();
-          this.field = undefined;
-          break;
-        case 'rpm:requires':
-          this.inRequires = false;
-          break;
-        case 'package': {
-          this.depth--;
-          this.packagesSeen++;
-          const c = this.cur;
-          if (c.name && c.arch && c.href !== undefined && c.version !== undefined && this.wants(c.name, c.arch)) {
-            this.matches.push({
-              name: c.name,
-              arch: c.arch,
-              epoch: c.epoch ?? '0',
-              version: c.version,
-              release: c.release ?? '',
-              href: c.href,
-              base: c.base,
-              size: c.size,
-              checksum: c.checksum,
-              requires: c.requires,
-            });
-          }
-          this.cur = { requires: [] };
-          break;
-        }
-      }
-    });
-  }
+  constructor(private readonly wants: (name: string, arch: string) => boolean) {}
 
   write(chunk: string): void {
-    this.parser.write(chunk);
+    this.buffer += chunk;
+    let start = 0;
+    for (;;) {
+      const end = this.buffer.indexOf('</package>', start);
+      if (end < 0) break;
+      const open = openTagBefore(this.buffer, end);
+      const block = open >= start ? this.buffer.slice(open, end + '</package>'.length) : '';
+      start = end + '</package>'.length;
+      this.packagesSeen++;
+      if (!block) continue;
+      const name = between(block, '<name>', '</name>');
+      const arch = between(block, '<arch>', '</arch>');
+      if (name === undefined || arch === undefined || !this.wants(decodeXml(name), decodeXml(arch))) continue;
+      const entry = parsePackageElement(block);
+      if (entry) this.matches.push(entry);
+    }
+    this.buffer = this.buffer.slice(start);
   }
 
   close(): void {
-    this.parser.close();
+    if (this.buffer.includes('<package')) throw new Error('primary.xml ends inside a <package> element');
+    this.buffer = '';
   }
+}
+
+/** The `<package ...>` open tag before `end` (not `<packager>`, which every package has). */
+function openTagBefore(s: string, end: number): number {
+  let i = s.lastIndexOf('<package', end);
+  while (i >= 0) {
+    const c = s[i + '<package'.length];
+    if (c === ' ' || c === '>' || c === '\n' || c === '\t' || c === '\r') return i;
+    i = i === 0 ? -1 : s.lastIndexOf('<package', i - 1);
+  }
+  return -1;
+}
+
+function between(s: string, open: string, close: string): string | undefined {
+  const a = s.indexOf(open);
+  if (a < 0) return undefined;
+  const b = s.indexOf(close, a + open.length);
+  return b < 0 ? undefined : s.slice(a + open.length, b).trim();
+}
+
+function decodeXml(s: string): string {
+  return s.includes('&')
+    ? s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+    : s;
+}
+
+/** Parse one `<package>...</package>` element with a real XML parser. */
+export function parsePackageElement(xml: string): PrimaryEntry | undefined {
+  const p = new SaxesParser();
+  const cur: Partial<PrimaryEntry> & { requires: PrimaryEntry['requires'] } = { requires: [] };
+  let field: 'name' | 'arch' | 'checksum' | undefined;
+  let text = '';
+  let inFormat = false;
+  let inRequires = false;
+  p.on('opentag', (t) => {
+    const a = t.attributes as Record<string, string>;
+    switch (t.name) {
+      case 'name':
+      case 'arch':
+        if (!inFormat) {
+          field = t.name;
+          text = '';
+        }
+        break;
+      case 'checksum':
+        field = 'checksum';
+        text = '';
+        cur.checksum = { type: a.type ?? '', value: '' };
+        break;
+      case 'version':
+        cur.epoch = a.epoch ?? '0';
+        cur.version = a.ver ?? '';
+        cur.release = a.rel ?? '';
+        break;
+      case 'size':
+        if (a.package !== undefined) cur.size = Number(a.package);
+        break;
+      case 'location':
+        cur.href = a.href ?? '';
+        cur.base = a['xml:base'];
+        break;
+      case 'format':
+        inFormat = true;
+        break;
+      case 'rpm:requires':
+        inRequires = true;
+        break;
+      case 'rpm:entry':
+        if (inRequires && a.name) cur.requires.push({ name: a.name, flags: a.flags, epoch: a.epoch, version: a.ver, release: a.rel });
+        break;
+    }
+  });
+  p.on('text', (t) => {
+    if (field) text += t;
+  });
+  p.on('closetag', (t) => {
+    if (field === t.name) {
+      if (field === 'checksum' && cur.checksum) cur.checksum.value = text.trim();
+      else if (field === 'name' || field === 'arch') cur[field] = text.trim();
+      field = undefined;
+    }
+    if (t.name === 'rpm:requires') inRequires = false;
+    if (t.name === 'format') inFormat = false;
+  });
+  p.write(xml).close();
+  if (!cur.name || !cur.arch || cur.href === undefined || cur.version === undefined) return undefined;
+  return {
+    name: cur.name,
+    arch: cur.arch,
+    epoch: cur.epoch ?? '0',
+    version: cur.version,
+    release: cur.release ?? '',
+    href: cur.href,
+    base: cur.base,
+    size: cur.size,
+    checksum: cur.checksum,
+    requires: cur.requires,
+  };
 }
