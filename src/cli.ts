@@ -11,9 +11,12 @@ import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
  * Commands get a Context and typed options, and return a result or throw a KdebuginfoError.
  */
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** Set by the single-file build (esbuild --define); read from package.json otherwise. */
+declare const KDEBUGINFO_VERSION: string | undefined;
+export const VERSION: string =
+  typeof KDEBUGINFO_VERSION === 'string'
+    ? KDEBUGINFO_VERSION
+    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface Io {
   stdin: Readable;
