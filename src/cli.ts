@@ -27,6 +27,8 @@ export interface Io {
   stderrIsTty: boolean;
   isRoot: boolean;
   cwd: string;
+  /** Aborted on Ctrl-C; tests pass their own. */
+  signal?: AbortSignal;
 }
 
 interface GlobalFlags {
@@ -68,6 +70,7 @@ function buildContext(io: Io, env: Record<string, string | undefined>, flags: Gl
     exec: createExec({ env, dryRun, log: ui.debug }),
     ui,
     isRoot: io.isRoot,
+    signal: io.signal ?? new AbortController().signal,
   };
 }
 
@@ -194,6 +197,16 @@ function reportError(err: unknown, io: Io, json: boolean): number {
 
 /** Entry point for bin/kdebuginfo.js: the only place that touches process. */
 export function run(): void {
+  // First Ctrl-C: stop cleanly (partial downloads kept, lock released), exit 130.
+  // Second: leave at once.
+  const interrupts = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupts.signal.aborted) process.exit(ExitCode.interrupted);
+    process.stderr.write(`\nkdebuginfo: ${sig}: stopping (again to quit at once)\n`);
+    interrupts.abort(new KdebuginfoError('interrupted', { exitCode: ExitCode.interrupted }));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const io: Io = {
     stdin: process.stdin,
     stdout: process.stdout,
@@ -203,6 +216,7 @@ export function run(): void {
     stderrIsTty: Boolean(process.stderr.isTTY && process.stderr.columns),
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
     cwd: process.cwd(),
+    signal: interrupts.signal,
   };
   void main(process.argv, process.env, io).then((code) => {
     process.exitCode = code;

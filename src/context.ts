@@ -27,4 +27,6 @@ export interface Context {
   ui: Ui;
   /** Is the process root? (tests pass false/true explicitly) */
   isRoot: boolean;
+  /** Aborted on Ctrl-C (SIGINT/SIGTERM): long work stops cleanly and the CLI exits 130. */
+  signal: AbortSignal;
 }

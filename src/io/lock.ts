@@ -1,0 +1,53 @@
+import { open, readFile, rm } from 'node:fs/promises';
+import { KdebuginfoError } from '../errors.js';
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An exclusive lock file holding the owner's pid, so two installs cannot run at once. A lock
+ * whose owner is gone (killed, machine rebooted) is taken over. The second run waits, saying so
+ * once, or fails at once with `wait: false`.
+ */
+export async function acquireLock(
+  path: string,
+  opts: { wait: boolean; onWait: (ownerPid: number) => void; pollMs?: number; signal?: AbortSignal },
+): Promise<Lock> {
+  let told = false;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return { release: () => rm(path, { force: true }) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(owner) || owner <= 0 || !isAlive(owner)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (!opts.wait) {
+      throw new KdebuginfoError(`another kdebuginfo (pid ${owner}) is installing; lock ${path}`, {
+        hint: 'wait for it to finish, or run again without --no-wait to wait',
+      });
+    }
+    if (!told) {
+      opts.onWait(owner);
+      told = true;
+    }
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}

@@ -1,0 +1,70 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Exec } from './exec.js';
+import { parseChecksigVerbose, type ChecksigResult } from '../core/checksig.js';
+import { KdebuginfoError } from '../errors.js';
+
+const rootArgs = (root: string) => (root === '/' ? [] : ['--root', root]);
+
+/**
+ * Which of these exact NVRAs are installed in the root? `rpm -q` exits with the number of
+ * packages not installed, so a non-zero exit is an answer, not a failure.
+ */
+export async function queryInstalled(exec: Exec, root: string, nvras: readonly string[]): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
+  if (nvras.length === 0) return out;
+  const r = await exec(['rpm', ...rootArgs(root), '-q', ...nvras], { allowFailure: true });
+  for (const nvra of nvras) out.set(nvra, !r.stdout.includes(`package ${nvra} is not installed`) && r.stdout.includes(nvra));
+  return out;
+}
+
+/** The key files a root trusts: its distro keys in etc/pki/rpm-gpg/, plus any given. */
+export async function trustedKeyFiles(root: string, extra: readonly string[]): Promise<string[]> {
+  const dir = join(root, 'etc/pki/rpm-gpg');
+  let distro: string[] = [];
+  try {
+    distro = (await readdir(dir)).filter((f) => f.startsWith('RPM-GPG-KEY')).sort().map((f) => join(dir, f));
+  } catch {
+    distro = [];
+  }
+  return [...distro, ...extra];
+}
+
+/**
+ * Check each package's signature against exactly the given keys, in a throw-away rpm keyring
+ * (`--dbpath` in a temp dir), so neither the host's nor the root's keyring is changed.
+ */
+export async function checkSignatures(exec: Exec, files: readonly string[], keyFiles: readonly string[]): Promise<Map<string, ChecksigResult>> {
+  const db = await mkdtemp(join(tmpdir(), 'kdebuginfo-keyring-'));
+  try {
+    for (const key of keyFiles) {
+      const r = await exec(['rpmkeys', '--dbpath', db, '--import', key], { allowFailure: true });
+      if (r.exitCode !== 0) throw new KdebuginfoError(`cannot import GPG key ${key}: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    }
+    const results = new Map<string, ChecksigResult>();
+    for (const f of files) {
+      const r = await exec(['rpmkeys', '--dbpath', db, '--checksig', '-v', f], { allowFailure: true });
+      results.set(f, parseChecksigVerbose(r.stdout + r.stderr));
+    }
+    return results;
+  } finally {
+    await rm(db, { recursive: true, force: true });
+  }
+}
+
+/** `rpmkeys --checksig --nosignature`: the package's own digests, for files repodata did not vouch for. */
+export async function checkDigests(exec: Exec, file: string): Promise<boolean> {
+  const r = await exec(['rpmkeys', '--checksig', '--nosignature', file], { allowFailure: true });
+  return r.exitCode === 0;
+}
+
+/** Kernel releases with a modules directory in the root, newest last by mtime-free name order. */
+export async function installedKernelReleases(root: string): Promise<string[]> {
+  try {
+    const entries = await readdir(join(root, 'lib/modules'), { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
