@@ -45,7 +45,19 @@ const ENV = {
   os: 'KDEBUGINFO_OS',
   mirror: 'KDEBUGINFO_MIRROR',
   root: 'KDEBUGINFO_ROOT',
+  cacheDir: 'KDEBUGINFO_CACHE_DIR',
+  verify: 'KDEBUGINFO_VERIFY',
+  packageManager: 'KDEBUGINFO_PACKAGE_MANAGER',
+  gpgKey: 'KDEBUGINFO_GPG_KEY',
 } as const;
+
+interface CommonOpts {
+  kernel?: string;
+  os?: string;
+  root?: string;
+  json?: boolean;
+  mirror?: string[];
+}
 
 function buildContext(io: Io, env: Record<string, string | undefined>, flags: GlobalFlags): Context {
   const write = (line: string) => io.stderr.write(`${line}\n`);
@@ -169,6 +181,68 @@ Examples:
       else io.stdout.write(formatResolve(r));
     });
 
+  addMirrorOption(addTargetOptions(program.command('install')))
+    .description('Make the box ready: resolve, download, check signatures, install and verify the three packages.')
+    .option('-y, --yes', 'answer every question with its default; never prompt')
+    .option('--non-interactive', 'never prompt; a question that needs an answer fails with exit 2 naming the flag')
+    .option('--dry-run', 'resolve and report what would change; download and install nothing')
+    .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir))
+    .option('--gpg-key <file>', `trust this key too, repeatable (also ${ENV.gpgKey})`, (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-gpgcheck', 'install even unsigned or badly signed packages')
+    .addOption(new Option('--verify <level>', 'after installing: run (pass 5), compile (pass 4), resolve (pass 2) or none').choices(['run', 'compile', 'resolve', 'none']).env(ENV.verify))
+    .option('--no-wait', 'fail at once when another kdebuginfo holds the install lock')
+    .addOption(new Option('--package-manager <pm>', 'install with this one').choices(['auto', 'dnf5', 'dnf', 'yum', 'rpm']).default('auto').env(ENV.packageManager))
+    .addHelpText(
+      'after',
+      `${targetHelp}
+  --kernel also takes "running" (default) and "newest-installed".
+
+Without a terminal (Ansible, Packer, CI) or with --yes it never prompts. --json prints one
+document: {changed, failed, msg, rc, kernel, os, packages:[{name, file, action}], verify, warnings}.
+A second run changes nothing and reports changed: false.
+
+Examples:
+  sudo kdebuginfo install
+  sudo kdebuginfo install --yes --json
+  kdebuginfo install --dry-run --kernel newest-installed
+  sudo kdebuginfo install --root /mnt/image --kernel 5.14.0-362.el9.x86_64 --verify none`,
+    )
+    .action(
+      async (
+        o: CommonOpts & {
+          yes?: boolean;
+          cacheDir?: string;
+          gpgKey?: string[];
+          gpgcheck: boolean;
+          verify?: 'run' | 'compile' | 'resolve' | 'none';
+          wait: boolean;
+          packageManager: 'auto' | 'dnf5' | 'dnf' | 'yum' | 'rpm';
+        },
+        cmd: Command,
+      ) => {
+        wantsJson = Boolean(o.json);
+        const { runInstall, formatInstall } = await import('./commands/install.js');
+        const ctx = ctxFor(cmd);
+        const envKeys = (env[ENV.gpgKey] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+        const r = await runInstall(ctx, {
+          kernel: o.kernel,
+          os: o.os,
+          root: o.root,
+          rewrites: rewritesFrom(o, env),
+          userAgent,
+          cacheDir: o.cacheDir,
+          gpgKeys: [...(o.gpgKey ?? []), ...envKeys],
+          noGpgcheck: !o.gpgcheck,
+          verify: o.verify,
+          wait: o.wait,
+          packageManager: o.packageManager,
+          yes: Boolean(o.yes),
+        });
+        if (o.json) printJson(io, r);
+        else io.stdout.write(formatInstall(r));
+      },
+    );
+
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
@@ -190,7 +264,15 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   if (!known && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   if (json) {
     const detail = known && err.detail && typeof err.detail === 'object' ? err.detail : {};
-    printJson(io, { ok: false, rc: code, error: { message, ...(known && err.hint ? { hint: err.hint } : {}) }, ...detail });
+    printJson(io, {
+      ok: false,
+      changed: false,
+      ...detail,
+      failed: true,
+      rc: code,
+      msg: message,
+      error: { message, ...(known && err.hint ? { hint: err.hint } : {}) },
+    });
   }
   return code;
 }

@@ -6,7 +6,11 @@ import { planLocations, type PlannedPackage } from '../core/resolver.js';
 import { NO_PUBLIC_SOURCE, hasSources } from '../core/sources.js';
 import type { MirrorRewrite } from '../core/mirrors.js';
 import { readHostFacts } from '../io/host.js';
-import { KdebuginfoError, ExitCode } from '../errors.js';
+import { KdebuginfoError, ExitCode, UsageError } from '../errors.js';
+import { join } from 'node:path';
+import { installedKernelReleases } from '../io/rpm.js';
+import { parseKernelRelease } from '../core/kernel-release.js';
+import { compareEvr } from '../core/rpm-version.js';
 
 export interface TargetOptions {
   kernel: string | undefined;
@@ -28,9 +32,10 @@ export interface PlanResult {
 
 /** The pure part of every command: which kernel, which OS, which packages, where to look. */
 export async function buildPlan(ctx: Context, opts: PlanOptions): Promise<{ result: PlanResult; planned: PlannedPackage[]; kernel: KernelRelease; os: OsInfo }> {
-  const facts = await readHostFacts(opts.root ?? '/');
+  const root = opts.root ?? '/';
+  const facts = await readHostFacts(root);
   const target = chooseTarget({
-    kernelFlag: opts.kernel,
+    kernelFlag: await pickKernel(root, opts.kernel),
     osFlag: opts.os,
     unameRelease: facts.unameRelease,
     osRelease: facts.osRelease,
@@ -64,6 +69,41 @@ export function formatPlan(r: PlanResult): string {
   }
   for (const n of r.notes) lines.push('', `Note: ${n}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * `--kernel R | running | newest-installed`, or none: the running kernel on the host; in an
+ * image root (`--root`), where the host's running kernel means nothing, the one kernel
+ * installed there. Undefined means the running kernel.
+ */
+export async function pickKernel(root: string, arg: string | undefined): Promise<string | undefined> {
+  if (arg === 'running') return undefined;
+  if (arg !== undefined && arg !== 'newest-installed') return arg;
+  if (arg === undefined && root === '/') return undefined;
+  const installed = await installedKernels(root);
+  const modules = join(root, 'lib/modules');
+  if (arg === 'newest-installed') {
+    const newest = installed[installed.length - 1];
+    if (!newest) throw new UsageError(`--kernel newest-installed: no kernel in ${modules}`, 'name one with --kernel R');
+    return newest;
+  }
+  if (installed.length === 1) return installed[0];
+  if (installed.length === 0) throw new UsageError(`no kernel in ${modules}: name one with --kernel R`);
+  throw new UsageError(`several kernels in ${modules} (${installed.join(', ')}): say which with --kernel R or --kernel newest-installed`);
+}
+
+/** Kernel releases installed in the root, oldest first in rpm order; names that are not kernel releases are left out. */
+export async function installedKernels(root: string): Promise<string[]> {
+  const parsed: KernelRelease[] = [];
+  for (const n of await installedKernelReleases(root)) {
+    try {
+      parsed.push(parseKernelRelease(n));
+    } catch {
+      // not a kernel release we know (a stray directory): ignore it
+    }
+  }
+  parsed.sort((a, b) => compareEvr({ version: a.version, release: a.release }, { version: b.version, release: b.release }));
+  return parsed.map((k) => k.uname);
 }
 
 /** RHEL and other source-less targets cannot be resolved: say what to do instead. */

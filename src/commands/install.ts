@@ -1,0 +1,276 @@
+import { join } from 'node:path';
+import type { Context } from '../context.js';
+import type { KernelRelease, OsInfo } from '../core/types.js';
+import { buildPlan, assertResolvable, installedKernels, type PlanOptions } from './plan.js';
+import { resolvePackages, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
+import { describeVerdict } from '../core/checksig.js';
+import { formatBytes } from '../core/format.js';
+import { createHttpClient } from '../io/http.js';
+import { createMirrorClient } from '../io/mirror-client.js';
+import { downloadVerified } from '../io/download.js';
+import { createProgress } from '../io/progress.js';
+import { chooseCacheDir, ensureDir } from '../io/cache.js';
+import { acquireLock } from '../io/lock.js';
+import { checkSignatures, queryInstalled, trustedKeyFiles } from '../io/rpm.js';
+import { findPackageManager, installFiles, type PackageManagerName } from '../io/package-manager.js';
+import { promptConfirm, promptSelect } from '../io/prompt.js';
+import { readHostFacts } from '../io/host.js';
+import { ExitCode, KdebuginfoError } from '../errors.js';
+import { formatNotFound } from './resolve.js';
+
+export type VerifyLevel = 'run' | 'compile' | 'resolve' | 'none';
+
+export interface InstallOptions extends PlanOptions {
+  userAgent: string;
+  cacheDir: string | undefined;
+  gpgKeys: string[];
+  noGpgcheck: boolean;
+  verify: VerifyLevel | undefined;
+  wait: boolean;
+  packageManager: PackageManagerName | 'auto';
+  /** --yes: answer every question with its default. */
+  yes: boolean;
+}
+
+export type PackageAction = 'installed' | 'present' | 'would-install';
+
+export interface InstallResult {
+  changed: boolean;
+  failed: boolean;
+  msg: string;
+  rc: number;
+  kernel: { uname: string; version: string; release: string; arch: string; flavor: string };
+  os: { id: string; version: string; name: string };
+  packages: Array<{ role: string; name: string; file: string; action: PackageAction; size: number | null }>;
+  verify: { level: VerifyLevel; ok: boolean; detail: string } | null;
+  warnings: string[];
+  durationMs: number;
+}
+
+/** Runs the chosen verification; wired by the verify command module. */
+export type Verifier = (ctx: Context, args: { kernel: KernelRelease; level: VerifyLevel; root: string }) => Promise<{ ok: boolean; detail: string }>;
+
+/**
+ * The main job, as a story: choose the kernel, see what is already there, resolve and fetch
+ * what is missing, check signatures, install, verify, report. Idempotent: a second run finds
+ * everything present and changes nothing.
+ */
+export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: Verifier): Promise<InstallResult> {
+  const started = Date.now();
+  const root = opts.root ?? '/';
+  const warnings: string[] = [];
+  const kernelArg = await chooseKernel(ctx, opts, root);
+  const { planned, kernel, os } = await buildPlan(ctx, { ...opts, kernel: kernelArg });
+
+  if (root === '/' && !ctx.isRoot && !ctx.dryRun) {
+    throw new KdebuginfoError('installing packages on this host needs root', {
+      exitCode: ExitCode.needsRoot,
+      hint: 'run it with sudo, or use --dry-run to see what would change',
+    });
+  }
+
+  const nvra = (p: PlannedPackage) => `${p.name}-${p.version}-${p.release}.${p.arch}`;
+  const installed = await queryInstalled(ctx.exec, root, planned.map(nvra));
+  const missing = planned.filter((p) => !installed.get(nvra(p)));
+  const report = (action: (p: PlannedPackage) => PackageAction, sizes = new Map<string, number | null>()) =>
+    planned.map((p) => ({ role: p.role, name: p.name, file: p.file, action: action(p), size: sizes.get(p.file) ?? null }));
+  const base = {
+    kernel: { uname: kernel.uname, version: kernel.version, release: kernel.release, arch: kernel.arch, flavor: kernel.flavor },
+    os: { id: os.id, version: os.version, name: os.name },
+    failed: false,
+    rc: 0,
+    warnings,
+  };
+
+  let verify: InstallResult['verify'] = null;
+  const level = opts.verify ?? defaultVerifyLevel(root, kernel);
+  const runVerification = async () => {
+    if (level === 'none' || ctx.dryRun) return null;
+    if (!verifier) throw new KdebuginfoError(`verification level "${level}" is not available`);
+    return { level, ...(await verifier(ctx, { kernel, level, root })) };
+  };
+
+  if (missing.length === 0) {
+    verify = await runVerification();
+    return finish(ctx, {
+      ...base,
+      changed: false,
+      msg: `all ${planned.length} packages for ${kernel.uname} are already installed`,
+      packages: report(() => 'present'),
+      verify,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  assertResolvable(os, opts.rewrites);
+  const http = await createHttpClient({ userAgent: opts.userAgent });
+  const resolution = await resolvePackages(missing, createMirrorClient(http, ctx.ui.debug));
+  if (resolution.missing.length > 0) {
+    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
+      exitCode: ExitCode.notFound,
+      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
+      detail: { ...base, attempts: resolution.attempts },
+    });
+  }
+  // The common package may have been retargeted by the debuginfo package's Requires.
+  const resolved = resolution.packages;
+  const sizes = new Map(resolved.map((r) => [r.file, r.size]));
+  const total = resolved.reduce((n, r) => n + (r.size ?? 0), 0);
+  const isMissing = (p: PlannedPackage) => missing.includes(p);
+
+  if (ctx.dryRun) {
+    return finish(ctx, {
+      ...base,
+      changed: true,
+      msg: `would download ${formatBytes(total)} and install ${resolved.length} package(s) for ${kernel.uname}`,
+      packages: report((p) => (isMissing(p) ? 'would-install' : 'present'), sizes),
+      verify: null,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  if (ctx.isInteractive && !opts.yes) {
+    const list = resolved.map((r) => `  ${r.file} (${r.size === null ? 'size unknown' : formatBytes(r.size)})`).join('\n');
+    ctx.ui.info(`To install for ${kernel.uname}:\n${list}`);
+    if (!(await promptConfirm(ctx, `Download ${formatBytes(total)} and install ${resolved.length} package(s)?`))) {
+      throw new KdebuginfoError('cancelled: nothing was installed', { exitCode: ExitCode.failed });
+    }
+  }
+
+  const cacheDir = chooseCacheDir({ flag: opts.cacheDir, env: ctx.env, isRoot: ctx.isRoot, cwd: ctx.cwd });
+  await ensureDir(cacheDir);
+  const lock = await acquireLock(join(cacheDir, 'install.lock'), {
+    wait: opts.wait,
+    onWait: (pid) => ctx.ui.info(`waiting for another kdebuginfo (pid ${pid}) to finish...`),
+    signal: ctx.signal,
+  });
+  try {
+    const files = await downloadVerified(
+      resolved.map((r) => ({ file: r.file, urls: urlsOf(r), size: r.size, checksum: r.checksum, role: r.role })),
+      {
+        cacheDir,
+        exec: ctx.exec,
+        userAgent: opts.userAgent,
+        env: ctx.env,
+        signal: ctx.signal,
+        progress: createProgress(ctx.stderr, { isTty: ctx.isStderrTty, columns: (ctx.stderr as { columns?: number }).columns }),
+        installRoot: root,
+        debug: ctx.ui.debug,
+      },
+    );
+    const paths = files.map((f) => f.path);
+
+    if (opts.noGpgcheck) {
+      warnings.push('signatures not checked (--no-gpgcheck)');
+      ctx.ui.warn('signatures not checked (--no-gpgcheck)');
+    } else {
+      const keys = await trustedKeyFiles(root, opts.gpgKeys);
+      if (keys.length === 0) {
+        throw new KdebuginfoError(`no trusted GPG keys: none in ${join(root, 'etc/pki/rpm-gpg')} and no --gpg-key given`, {
+          hint: 'pass the distro key with --gpg-key FILE (e.g. RPM-GPG-KEY-centosofficial), or --no-gpgcheck to skip the check',
+        });
+      }
+      const verdicts = await checkSignatures(ctx.exec, paths, keys);
+      const bad = [...verdicts.entries()].filter(([, v]) => v.verdict !== 'signed');
+      if (bad.length > 0) {
+        throw new KdebuginfoError(`refusing to install: ${bad.map(([f, v]) => describeVerdict(f.split('/').pop() ?? f, v)).join('; ')}`, {
+          hint: `trust the signing key with --gpg-key FILE, or install anyway with --no-gpgcheck; the files stay in ${cacheDir}`,
+          detail: { ...base, packages: report((p) => (isMissing(p) ? 'would-install' : 'present'), sizes) },
+        });
+      }
+    }
+
+    const pm = await choosePackageManager(ctx, opts.packageManager, root);
+    ctx.ui.info(`installing ${paths.length} package(s) with ${pm}${root === '/' ? '' : ` into ${root}`}`);
+    await installFiles(ctx.exec, pm, { files: paths, root, releasever: os.version, noGpgcheck: opts.noGpgcheck });
+  } finally {
+    await lock.release();
+  }
+
+  verify = await runVerification();
+  const result: InstallResult = {
+    ...base,
+    changed: true,
+    msg: `installed ${resolved.length} package(s) for ${kernel.uname}`,
+    packages: report((p) => (isMissing(p) ? 'installed' : 'present'), sizes),
+    verify,
+    durationMs: Date.now() - started,
+  };
+  return finish(ctx, result);
+}
+
+function urlsOf(r: ResolvedPackage): string[] {
+  return [r.url, ...r.candidates.filter((c) => c !== r.url)];
+}
+
+/** A failed verification is exit 5 with the whole result, so scripts still see what changed. */
+function finish(ctx: Context, r: InstallResult): InstallResult {
+  if (r.verify && !r.verify.ok) {
+    const failed: InstallResult = { ...r, failed: true, rc: ExitCode.verifyFailed, msg: `${r.msg}, but verification failed: ${r.verify.detail}` };
+    throw new KdebuginfoError(failed.msg, { exitCode: ExitCode.verifyFailed, detail: failed });
+  }
+  return r;
+}
+
+/** `run` on the running kernel; `compile` for one installed but not running; `none` in an image root. */
+export function defaultVerifyLevel(root: string, kernel: KernelRelease, runningUname?: string): VerifyLevel {
+  if (root !== '/') return 'none';
+  if (runningUname !== undefined && runningUname !== kernel.uname) return 'compile';
+  return 'run';
+}
+
+async function choosePackageManager(ctx: Context, wanted: PackageManagerName | 'auto', root: string): Promise<PackageManagerName> {
+  // dnf and yum refuse to run without root even for an image root; rpm --root does not.
+  const auto = wanted === 'auto' && !ctx.isRoot ? 'rpm' : wanted;
+  const pm = await findPackageManager(ctx.env, auto);
+  if (!pm) {
+    throw new KdebuginfoError(wanted === 'auto' ? 'no package manager found: none of dnf5, dnf, yum, rpm is on PATH' : `${wanted} is not on PATH`, {
+      hint: root === '/' ? 'this host does not look like an RPM-based system' : 'install rpm on this host to install into an image root',
+    });
+  }
+  return pm;
+}
+
+/**
+ * On a terminal, with several kernels to choose from and no --kernel, ask which one; otherwise
+ * leave the choice to pickKernel (which fails with exit 2 naming --kernel when it must).
+ */
+async function chooseKernel(ctx: Context, opts: InstallOptions, root: string): Promise<string | undefined> {
+  const arg = opts.kernel;
+  if (arg !== undefined || !ctx.isInteractive || opts.yes) return arg;
+  const installed = await installedKernels(root);
+  const running = (await readHostFacts('/')).unameRelease;
+  const newest = installed[installed.length - 1];
+  if (root === '/') {
+    const others = installed.filter((k) => k !== running);
+    if (others.length === 0) return undefined;
+    return promptSelect(ctx, 'Which kernel should be made ready for SystemTap?', [
+      { value: running, name: `${running} (running)` },
+      ...others.reverse().map((k) => ({ value: k, name: k === newest ? `${k} (newest installed)` : k })),
+    ]);
+  }
+  if (installed.length < 2) return undefined;
+  return promptSelect(
+    ctx,
+    `Several kernels are installed in ${root}. Which one?`,
+    [...installed].reverse().map((k) => ({ value: k, name: k === newest ? `${k} (newest installed)` : k })),
+  );
+}
+
+export function formatInstall(r: InstallResult): string {
+  const lines = [r.msg];
+  for (const p of r.packages) lines.push(`  ${p.action.padEnd(13)} ${p.file}`);
+  if (r.verify) lines.push(`verify (${r.verify.level}): ${r.verify.ok ? 'ok' : 'FAILED'}: ${r.verify.detail}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  lines.push(`took ${(r.durationMs / 1000).toFixed(1)} s`);
+  if (!r.failed) {
+    lines.push(
+      '',
+      'Try the probe:',
+      `  stap -v -e 'probe kernel.function("kernel_clone") !, kernel.function("_do_fork") !, kernel.function("do_fork") { printf("%s[%d] forks\\n", execname(), pid()) }' -c 'sh -c "sleep 1 & wait"'`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export type { OsInfo };
