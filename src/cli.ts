@@ -191,6 +191,7 @@ Examples:
     .option('--no-gpgcheck', 'install even unsigned or badly signed packages')
     .addOption(new Option('--verify <level>', 'after installing: run (pass 5), compile (pass 4), resolve (pass 2) or none').choices(['run', 'compile', 'resolve', 'none']).env(ENV.verify))
     .option('--no-wait', 'fail at once when another kdebuginfo holds the install lock')
+    .option('--no-systemtap', 'do not install SystemTap itself when it is missing')
     .addOption(new Option('--package-manager <pm>', 'install with this one').choices(['auto', 'dnf5', 'dnf', 'yum', 'rpm']).default('auto').env(ENV.packageManager))
     .addHelpText(
       'after',
@@ -216,6 +217,7 @@ Examples:
           gpgcheck: boolean;
           verify?: 'run' | 'compile' | 'resolve' | 'none';
           wait: boolean;
+          systemtap: boolean;
           packageManager: 'auto' | 'dnf5' | 'dnf' | 'yum' | 'rpm';
         },
         cmd: Command,
@@ -237,6 +239,7 @@ Examples:
           wait: o.wait,
           packageManager: o.packageManager,
           yes: Boolean(o.yes),
+          systemtap: o.systemtap,
         });
         if (o.json) printJson(io, r);
         else io.stdout.write(formatInstall(r));

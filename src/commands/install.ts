@@ -12,10 +12,12 @@ import { createProgress } from '../io/progress.js';
 import { chooseCacheDir, ensureDir } from '../io/cache.js';
 import { acquireLock } from '../io/lock.js';
 import { checkSignatures, queryInstalled, trustedKeyFiles } from '../io/rpm.js';
-import { findPackageManager, installFiles, type PackageManagerName } from '../io/package-manager.js';
+import { findPackageManager, installFiles, onPath, type PackageManagerName } from '../io/package-manager.js';
+import { runStapPrep } from '../io/stap-prep.js';
+import { compareWithPlan } from '../core/stap-prep.js';
 import { promptConfirm, promptSelect } from '../io/prompt.js';
 import { readHostFacts } from '../io/host.js';
-import { ExitCode, KdebuginfoError } from '../errors.js';
+import { ExitCode, KdebuginfoError, UsageError } from '../errors.js';
 import { formatNotFound } from './resolve.js';
 
 export type VerifyLevel = 'run' | 'compile' | 'resolve' | 'none';
@@ -30,6 +32,8 @@ export interface InstallOptions extends PlanOptions {
   packageManager: PackageManagerName | 'auto';
   /** --yes: answer every question with its default. */
   yes: boolean;
+  /** Install SystemTap itself when it is missing on the host (--no-systemtap: leave it). */
+  systemtap: boolean;
 }
 
 export type PackageAction = 'installed' | 'present' | 'would-install';
@@ -72,6 +76,10 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
   const nvra = (p: PlannedPackage) => `${p.name}-${p.version}-${p.release}.${p.arch}`;
   const installed = await queryInstalled(ctx.exec, root, planned.map(nvra));
   const missing = planned.filter((p) => !installed.get(nvra(p)));
+  if (root === '/') {
+    await ensureSystemtap(ctx, opts, os, warnings);
+    await compareWithStapPrep(ctx, kernel, missing.map(nvra), warnings);
+  }
   const report = (action: (p: PlannedPackage) => PackageAction, sizes = new Map<string, number | null>()) =>
     planned.map((p) => ({ role: p.role, name: p.name, file: p.file, action: action(p), size: sizes.get(p.file) ?? null }));
   const base = {
@@ -197,6 +205,49 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
     durationMs: Date.now() - started,
   };
   return finish(ctx, result);
+}
+
+/**
+ * SystemTap itself, from the configured repos: asked on a terminal, done with --yes; without a
+ * terminal and without --yes that is a decision nobody made: exit 2 naming the flags.
+ */
+async function ensureSystemtap(ctx: Context, opts: InstallOptions, os: OsInfo, warnings: string[]): Promise<void> {
+  if (!opts.systemtap || (await onPath('stap', ctx.env))) return;
+  if (!opts.yes) {
+    if (!ctx.isInteractive) {
+      throw new UsageError('SystemTap (stap) is not installed: pass --yes to install systemtap too, or --no-systemtap to leave it out');
+    }
+    if (!(await promptConfirm(ctx, 'SystemTap is not installed. Install systemtap and systemtap-runtime from the configured repos?'))) {
+      warnings.push('SystemTap is not installed: the probe cannot run until it is');
+      return;
+    }
+  }
+  const pm = await findPackageManager(ctx.env);
+  if (!pm || pm === 'rpm') throw new KdebuginfoError('SystemTap is not installed and there is no dnf or yum to install it with');
+  ctx.ui.info(`installing systemtap with ${pm}`);
+  await ctx.exec([pm, '-y', 'install', `--releasever=${os.version}`, '--setopt=*.skip_if_unavailable=True', 'systemtap', 'systemtap-runtime'], {
+    mutates: true,
+  });
+}
+
+/**
+ * Run stap-prep (where present) so it cannot install anything, and say where its list of
+ * missing packages differs from ours: it gets +64k, +rt, +rt-debug and .centos.plus names wrong.
+ */
+async function compareWithStapPrep(ctx: Context, kernel: KernelRelease, ourMissing: string[], warnings: string[]): Promise<void> {
+  const report = await runStapPrep(ctx, kernel.uname);
+  if (!report) return;
+  if (report.branch !== 'rpm') {
+    ctx.ui.debug(`stap-prep took its ${report.branch} branch; not comparing`);
+    return;
+  }
+  // stap-prep lists the kernel image package and never -common: neither is a disagreement.
+  const cmp = compareWithPlan(report, ourMissing);
+  const theirs = cmp.onlyStapPrep.filter((n) => !n.startsWith(`${kernel.family}-${kernel.version}`));
+  const ours = cmp.onlyOurs.filter((n) => !n.includes('-debuginfo-common'));
+  if (theirs.length > 0) warnings.push(`stap-prep asks for ${theirs.join(', ')}, which kdebuginfo does not install (its name for this kernel differs)`);
+  if (ours.length > 0) warnings.push(`stap-prep does not list ${ours.join(', ')}, which this kernel needs`);
+  for (const w of warnings.slice(-2)) if (w.startsWith('stap-prep')) ctx.ui.warn(w);
 }
 
 function urlsOf(r: ResolvedPackage): string[] {

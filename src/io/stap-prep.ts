@@ -1,0 +1,26 @@
+import type { Context } from '../context.js';
+import { parseStapPrepOutput, type StapPrepReport } from '../core/stap-prep.js';
+import { onPath } from './package-manager.js';
+
+/**
+ * Run SystemTap's own `stap-prep` for a kernel release so that it cannot install anything: as
+ * root it would run `dnf install -y --enablerepo=\*` (every configured repo, so one dead EOL
+ * repo fails the transaction, FIELD-NOTES §4) and ignore the result. Run as `nobody` it only
+ * reports what is missing. DEBUGINFOD_URLS is dropped so it does not start a 300 s download.
+ * Returns undefined when stap-prep is not installed.
+ */
+export async function runStapPrep(ctx: Context, release: string, timeoutMs = 60_000): Promise<StapPrepReport | undefined> {
+  if (!(await onPath('stap-prep', ctx.env))) return undefined;
+  let argv = ['stap-prep', release];
+  if (ctx.isRoot) {
+    if (await onPath('setpriv', ctx.env)) argv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv];
+    else if (await onPath('runuser', ctx.env)) argv = ['runuser', '-u', 'nobody', '--', ...argv];
+    else return undefined; // no safe way to keep it from installing: do not run it at all
+  }
+  const r = await ctx.exec(argv, { allowFailure: true, timeoutMs, env: { DEBUGINFOD_URLS: undefined, HOME: '/tmp' } });
+  if (r.timedOut) {
+    ctx.ui.warn(`stap-prep did not finish within ${timeoutMs / 1000} s; going on without it`);
+    return undefined;
+  }
+  return parseStapPrepOutput(r.stdout, r.stderr, r.exitCode);
+}
