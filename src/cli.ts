@@ -257,6 +257,9 @@ Examples:
 function reportError(err: unknown, io: Io, json: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    // commander has printed its message on stderr; --json still gets its one document.
+    const message = err.message.replace(/^error: /, '');
+    if (json) printJson(io, { ok: false, changed: false, failed: true, rc: ExitCode.usage, msg: message, error: { message } });
     return ExitCode.usage;
   }
   const known = err instanceof KdebuginfoError;

@@ -64,6 +64,7 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
   const root = opts.root ?? '/';
   const warnings: string[] = [];
   const kernelArg = await chooseKernel(ctx, opts, root);
+  const running = (await readHostFacts('/')).unameRelease;
   const { planned, kernel, os } = await buildPlan(ctx, { ...opts, kernel: kernelArg });
 
   if (root === '/' && !ctx.isRoot && !ctx.dryRun) {
@@ -91,10 +92,12 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
   };
 
   let verify: InstallResult['verify'] = null;
-  const level = opts.verify ?? defaultVerifyLevel(root, kernel);
+  const level = opts.verify ?? defaultVerifyLevel(root, kernel, running);
+  // Decided before anything changes: a verification that cannot run is a usage error now, not
+  // a failure after the packages went in.
+  if (level !== 'none' && !verifier) throw new UsageError(`--verify ${level} is not available in this build; use --verify none`);
   const runVerification = async () => {
-    if (level === 'none' || ctx.dryRun) return null;
-    if (!verifier) throw new KdebuginfoError(`verification level "${level}" is not available`);
+    if (level === 'none' || ctx.dryRun || !verifier) return null;
     return { level, ...(await verifier(ctx, { kernel, level, root })) };
   };
 
@@ -153,6 +156,21 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
     signal: ctx.signal,
   });
   try {
+    // Another run may have installed them while this one waited for the lock.
+    const nowInstalled = await queryInstalled(ctx.exec, root, missing.map(nvra));
+    const stillMissing = resolved.filter((r) => !nowInstalled.get(`${r.name}-${r.version}-${r.release}.${r.arch}`));
+    if (stillMissing.length === 0) {
+      verify = await runVerification();
+      return finish(ctx, {
+        ...base,
+        changed: false,
+        msg: `all ${planned.length} packages for ${kernel.uname} are already installed`,
+        packages: report(() => 'present', sizes),
+        verify,
+        durationMs: Date.now() - started,
+      });
+    }
+    resolved.splice(0, resolved.length, ...stillMissing);
     const files = await downloadVerified(
       resolved.map((r) => ({ file: r.file, urls: urlsOf(r), size: r.size, checksum: r.checksum, role: r.role })),
       {
@@ -195,7 +213,23 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
     await lock.release();
   }
 
-  verify = await runVerification();
+  const installedResult = {
+    ...base,
+    changed: true,
+    msg: `installed ${resolved.length} package(s) for ${kernel.uname}`,
+    packages: report((p) => (isMissing(p) ? 'installed' : 'present'), sizes),
+  };
+  try {
+    verify = await runVerification();
+  } catch (err) {
+    // The packages are in: whatever went wrong after, the report must say changed: true.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new KdebuginfoError(`${installedResult.msg}, but verification could not run: ${message}`, {
+      exitCode: err instanceof KdebuginfoError ? err.exitCode : ExitCode.failed,
+      detail: { ...installedResult, verify: null, durationMs: Date.now() - started },
+      cause: err,
+    });
+  }
   const result: InstallResult = {
     ...base,
     changed: true,
