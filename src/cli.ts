@@ -3,7 +3,7 @@ import { Writable, Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import type { Context } from './context.js';
 import { createExec } from './io/exec.js';
-import { ExitCode, KdebuginfoError } from './errors.js';
+import { ExitCode, KdebuginfoError, UsageError } from './errors.js';
 import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
 
 /**
@@ -49,6 +49,9 @@ const ENV = {
   verify: 'KDEBUGINFO_VERIFY',
   packageManager: 'KDEBUGINFO_PACKAGE_MANAGER',
   gpgKey: 'KDEBUGINFO_GPG_KEY',
+  verifyLevel: 'KDEBUGINFO_VERIFY_LEVEL',
+  verifyTimeout: 'KDEBUGINFO_VERIFY_TIMEOUT',
+  offline: 'KDEBUGINFO_OFFLINE',
 } as const;
 
 interface CommonOpts {
@@ -224,6 +227,7 @@ Examples:
       ) => {
         wantsJson = Boolean(o.json);
         const { runInstall, formatInstall } = await import('./commands/install.js');
+        const { verifier } = await import('./commands/verify.js');
         const ctx = ctxFor(cmd);
         const envKeys = (env[ENV.gpgKey] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
         const r = await runInstall(ctx, {
@@ -240,11 +244,73 @@ Examples:
           packageManager: o.packageManager,
           yes: Boolean(o.yes),
           systemtap: o.systemtap,
-        });
+        }, verifier);
         if (o.json) printJson(io, r);
         else io.stdout.write(formatInstall(r));
       },
     );
+
+  addTargetOptions(program.command('verify'))
+    .description('Prove the kernel can be probed: a kernel.function probe on the fork path, needing DWARF, watching a workload kdebuginfo starts.')
+    .addOption(
+      new Option('--level <level>', 'run (pass 5), compile (pass 4), resolve (pass 2), none; auto: run for the running kernel, compile for another, resolve under --root')
+        .choices(['auto', 'run', 'compile', 'resolve', 'none'])
+        .default('auto')
+        .env(ENV.verifyLevel),
+    )
+    .addOption(new Option('--timeout <seconds>', 'give stap this long (default: 120 s for resolve, 300 s for compile and run)').env(ENV.verifyTimeout))
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+Exit 5 when the proof fails; the message says which package is missing or mismatched, or what
+else stands in the way (stale module cache, lockdown, a SystemTap runtime older than the kernel).
+
+Examples:
+  sudo kdebuginfo verify
+  kdebuginfo verify --level resolve --kernel 5.14.0-362.el9.x86_64
+  kdebuginfo verify --root /mnt/image --level compile --json`,
+    )
+    .action(async (o: CommonOpts & { level: 'auto' | 'run' | 'compile' | 'resolve' | 'none'; timeout?: string }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runVerify, formatVerify } = await import('./commands/verify.js');
+      const ctx = ctxFor(cmd);
+      let timeoutMs: number | undefined;
+      if (o.timeout !== undefined) {
+        const n = Number(o.timeout);
+        if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout "${o.timeout}" is not a number of seconds greater than 0`);
+        timeoutMs = n * 1000;
+      }
+      const r = await runVerify(ctx, { kernel: o.kernel, os: o.os, root: o.root, level: o.level, ...(timeoutMs ? { timeoutMs } : {}) });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatVerify(r));
+    });
+
+  addMirrorOption(addTargetOptions(program.command('doctor')))
+    .description('Say whether the box is ready for SystemTap and, if not, exactly what to do.')
+    .addOption(new Option('--offline', 'skip the mirror reachability check').env(ENV.offline))
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+Exit 0 when ready (warnings allowed), 1 when not. Under --root the running-system files
+(sys/kernel/notes, the lockdown file, ...) are read inside the root; a root without proc/ and sys/
+is treated as an image and those checks are skipped, saying why.
+
+Examples:
+  kdebuginfo doctor
+  kdebuginfo doctor --offline --json
+  kdebuginfo doctor --root /mnt/image --kernel 5.14.0-362.el9.x86_64`,
+    )
+    .action(async (o: CommonOpts & { offline?: boolean }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runDoctor, formatDoctor, doctorExitCode } = await import('./commands/doctor.js');
+      const ctx = ctxFor(cmd);
+      const r = await runDoctor(ctx, { kernel: o.kernel, os: o.os, root: o.root, offline: Boolean(o.offline), rewrites: rewritesFrom(o, env), userAgent });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatDoctor(r));
+      exitCode = doctorExitCode(r);
+    });
 
   try {
     await program.parseAsync([...argv]);
