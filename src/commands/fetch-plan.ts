@@ -21,8 +21,6 @@ export interface FetchOptions extends PlanOptions {
   idleTimeoutMs?: number | undefined;
   /** --retries per URL (default 5). */
   retries?: number | undefined;
-  /** Aborted on Ctrl-C (SIGINT) by src/cli.ts: the download stops, keeps .part files, exit 130. */
-  signal?: AbortSignal | undefined;
 }
 
 export interface FetchPlan {
@@ -88,6 +86,7 @@ export function engineOptions(ctx: Context, opts: FetchOptions, cacheDir: string
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
     ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    // Ctrl-C: the download stops, keeps its .part files, and the CLI exits 130.
+    signal: ctx.signal,
   };
 }

@@ -150,14 +150,18 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
 
   const cacheDir = chooseCacheDir({ flag: opts.cacheDir, env: ctx.env, isRoot: ctx.isRoot, cwd: ctx.cwd });
   await ensureDir(cacheDir);
+  let waited = false;
   const lock = await acquireLock(join(cacheDir, 'install.lock'), {
     wait: opts.wait,
-    onWait: (pid) => ctx.ui.info(`waiting for another kdebuginfo (pid ${pid}) to finish...`),
+    onWait: (pid) => {
+      waited = true;
+      ctx.ui.info(`waiting for another kdebuginfo (pid ${pid}) to finish...`);
+    },
     signal: ctx.signal,
   });
   try {
     // Another run may have installed them while this one waited for the lock.
-    const nowInstalled = await queryInstalled(ctx.exec, root, missing.map(nvra));
+    const nowInstalled = waited ? await queryInstalled(ctx.exec, root, missing.map(nvra)) : installed;
     const stillMissing = resolved.filter((r) => !nowInstalled.get(`${r.name}-${r.version}-${r.release}.${r.arch}`));
     if (stillMissing.length === 0) {
       verify = await runVerification();

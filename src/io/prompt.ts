@@ -9,11 +9,11 @@ export async function promptSelect<T extends string>(
   message: string,
   choices: Array<{ value: T; name: string; description?: string }>,
 ): Promise<T> {
-  const { select } = await import('@inquirer/prompts');
+  const { select } = await import('./inquirer-prompts.js');
   return select<T>({ message, choices }, { input: ctx.stdin, output: ctx.stderr, clearPromptOnDone: false });
 }
 
 export async function promptConfirm(ctx: Context, message: string, defaultAnswer = true): Promise<boolean> {
-  const { confirm } = await import('@inquirer/prompts');
+  const { confirm } = await import('./inquirer-prompts.js');
   return confirm({ message, default: defaultAnswer }, { input: ctx.stdin, output: ctx.stderr, clearPromptOnDone: false });
 }

@@ -42,15 +42,29 @@ export async function checkSignatures(exec: Exec, files: readonly string[], keyF
       const r = await exec(['rpmkeys', '--dbpath', db, '--import', key], { allowFailure: true });
       if (r.exitCode !== 0) throw new KdebuginfoError(`cannot import GPG key ${key}: ${r.stderr.trim().split('\n').pop() ?? ''}`);
     }
-    const results = new Map<string, ChecksigResult>();
-    for (const f of files) {
-      const r = await exec(['rpmkeys', '--dbpath', db, '--checksig', '-v', f], { allowFailure: true });
-      results.set(f, parseChecksigVerbose(r.stdout + r.stderr));
-    }
-    return results;
+    // One rpmkeys call for all files (12 ms instead of ~30 ms a file): its -v output is a
+    // `FILE:` line followed by that file's indented result lines.
+    const r = await exec(['rpmkeys', '--dbpath', db, '--checksig', '-v', ...files], { allowFailure: true });
+    const sections = splitPerFile(r.stdout + r.stderr, files);
+    return new Map(files.map((f) => [f, parseChecksigVerbose(sections.get(f) ?? '')]));
   } finally {
     await rm(db, { recursive: true, force: true });
   }
+}
+
+function splitPerFile(output: string, files: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of output.split('\n')) {
+    const head = files.find((f) => line === `${f}:` || line.startsWith(`${f}: `));
+    if (head) {
+      current = head;
+      out.set(head, `${line.slice(head.length + 1)}\n`);
+    } else if (current) {
+      out.set(current, `${out.get(current)}${line}\n`);
+    }
+  }
+  return out;
 }
 
 /** `rpmkeys --checksig --nosignature`: the package's own digests, for files repodata did not vouch for. */

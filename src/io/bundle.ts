@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { PackageRole } from '../core/types.js';
+import { KdebuginfoError } from '../errors.js';
+
+/**
+ * A bundle is `<name>.tar.gz` holding one directory, `kdebuginfo-<uname -r>/` (so extracting it
+ * never scatters files into the current directory), with:
+ *   - the three RPMs,
+ *   - manifest.json (BundleManifest below: what `install --from-bundle` reads),
+ *   - install.sh, the POSIX sh installer from fixtures/bundle/install.sh with this bundle's
+ *     kernel, packages, checksums and probe filled in.
+ */
+export interface BundleManifest {
+  /** Bumped when a field changes meaning. */
+  format: 1;
+  tool: { name: 'kdebuginfo'; version: string };
+  /** ISO 8601, UTC. */
+  created: string;
+  kernel: { uname: string; version: string; release: string; arch: string; flavor: string };
+  os: { id: string; version: string; name: string };
+  packages: Array<{ role: PackageRole; name: string; version: string; release: string; arch: string; file: string; size: number; sha256: string }>;
+  /** The installer's file name inside the bundle directory. */
+  installer: 'install.sh';
+}
+
+/**
+ * The SystemTap script install.sh runs when stap is there. A placeholder until the verify work
+ * settles the probe (src/core/fork-probe.ts): swap this constant, nothing else changes. Every
+ * probe in it is a DWARF kernel.function() probe, so it fails without matching debuginfo; the
+ * fork path is named per kernel generation, first that resolves wins (FIELD-NOTES §6).
+ * install.sh runs it with `stap -p5 -c WORKLOAD` (target() is the workload) and looks for
+ * `KDEBUGINFO fork` on stdout; `-p4` only compiles it.
+ */
+export const BUNDLE_PROBE_SCRIPT = `probe kernel.function("kernel_clone") !, kernel.function("_do_fork") !, kernel.function("do_fork") {
+  if (pid() == target()) {
+    printf("KDEBUGINFO fork pid=%d func=%s\\n", pid(), ppfunc())
+    exit()
+  }
+}
+probe timer.s(60) {
+  printf("KDEBUGINFO timeout\\n")
+  exit()
+}`;
+
+/** Set by the single-file build (esbuild --define) to the text of fixtures/bundle/install.sh. */
+declare const KDEBUGINFO_INSTALL_SH: string | undefined;
+
+/** The installer template: inlined in the single-file build, else read beside the package. */
+export async function installScriptTemplate(): Promise<string> {
+  if (typeof KDEBUGINFO_INSTALL_SH === 'string') return KDEBUGINFO_INSTALL_SH;
+  // src/io/bundle.ts and dist/io/bundle.js are both two levels below the package root.
+  return readFile(new URL('../../fixtures/bundle/install.sh', import.meta.url), 'utf8');
+}
+
+// What may be pasted into the script's single-quoted strings: no quote, no newline, no `$`.
+const SAFE_WORD = /^[A-Za-z0-9._+~^:-]+$/;
+const HEX = /^[0-9a-f]{64}$/;
+
+/** install.sh with this bundle's fields filled in. Throws on anything that could break the quoting. */
+export function renderInstallScript(template: string, manifest: BundleManifest, probe: string = BUNDLE_PROBE_SCRIPT): string {
+  const check = (what: string, v: string, re: RegExp) => {
+    if (!re.test(v)) throw new KdebuginfoError(`cannot put ${what} "${v}" into install.sh`);
+    return v;
+  };
+  const packages = manifest.packages
+    .map((p) =>
+      [
+        check('a sha256', p.sha256, HEX),
+        check('a file name', p.file, SAFE_WORD),
+        check('a package name', `${p.name}-${p.version}-${p.release}.${p.arch}`, SAFE_WORD),
+      ].join(' '),
+    )
+    .join('\n');
+  if (probe.split('\n').some((l) => l.trim() === 'KDEBUGINFO_PROBE_END')) {
+    throw new KdebuginfoError('the probe script contains the here-document terminator KDEBUGINFO_PROBE_END');
+  }
+  const fields: Record<string, string> = {
+    '@@TOOL_VERSION@@': check('a version', manifest.tool.version, SAFE_WORD),
+    '@@KERNEL@@': check('a kernel release', manifest.kernel.uname, SAFE_WORD),
+    '@@PACKAGES@@': `\n${packages}\n`,
+    '@@PROBE@@': probe,
+  };
+  let out = template;
+  for (const [k, v] of Object.entries(fields)) {
+    if (!out.includes(k)) throw new KdebuginfoError(`install.sh template has no ${k}`);
+    out = out.split(k).join(v);
+  }
+  return out;
+}
+
+export interface BundleFile {
+  /** Name inside the bundle directory. */
+  name: string;
+  /** Where it is now (the cache). */
+  path: string;
+}
+
+export interface WrittenBundle {
+  path: string;
+  size: number;
+  sha256: string;
+  /** The directory every entry is under. */
+  directory: string;
+}
+
+/**
+ * Write the .tar.gz: staged as symlinks to the cached RPMs (no copy), packed with the tar package
+ * following them, gzip level 1 (the RPM payloads are already xz/zstd-compressed: higher levels
+ * cost time and gain nothing), into a temp file beside `output` that is renamed into place only
+ * once complete, so an interrupted run never leaves a truncated bundle under the real name.
+ */
+export async function writeBundle(opts: {
+  output: string;
+  directory: string;
+  manifest: BundleManifest;
+  installScript: string;
+  files: readonly BundleFile[];
+}): Promise<WrittenBundle> {
+  const outDir = dirname(opts.output);
+  await mkdir(outDir, { recursive: true });
+  const stage = await mkdtemp(join(outDir, '.kdebuginfo-bundle-'));
+  const tmp = join(outDir, `.${basename(opts.output)}.tmp-${process.pid}`);
+  try {
+    const top = join(stage, opts.directory);
+    await mkdir(top);
+    for (const f of opts.files) await symlink(f.path, join(top, f.name));
+    await writeFile(join(top, 'manifest.json'), `${JSON.stringify(opts.manifest, null, 2)}\n`);
+    await writeFile(join(top, 'install.sh'), opts.installScript);
+    await chmod(join(top, 'install.sh'), 0o755);
+    const tar = await import('tar');
+    await tar.c({ gzip: { level: 1 }, file: tmp, cwd: stage, follow: true, portable: true }, [opts.directory]);
+    const size = (await stat(tmp)).size;
+    const sha256 = await sha256File(tmp);
+    await rename(tmp, opts.output);
+    return { path: opts.output, size, sha256, directory: opts.directory };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+    await rm(tmp, { force: true });
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(chunk);
+  return h.digest('hex');
+}
