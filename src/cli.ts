@@ -52,7 +52,20 @@ const ENV = {
   verifyLevel: 'KDEBUGINFO_VERIFY_LEVEL',
   verifyTimeout: 'KDEBUGINFO_VERIFY_TIMEOUT',
   offline: 'KDEBUGINFO_OFFLINE',
+  parallel: 'KDEBUGINFO_PARALLEL',
 } as const;
+
+function wholeNumber(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min) throw new UsageError(`${flag} "${value}" is not a whole number of at least ${min}`);
+  return n;
+}
+
+function positiveSeconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} "${value}" is not a number of seconds greater than 0`);
+  return n;
+}
 
 interface CommonOpts {
   kernel?: string;
@@ -184,6 +197,85 @@ Examples:
       else io.stdout.write(formatResolve(r));
     });
 
+  const addFetchOptions = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir))
+      .addOption(new Option('--parallel <n>', 'files fetched at once').default('3').env(ENV.parallel))
+      .option('--idle-timeout <seconds>', 'give up on a connection that sends nothing for this long', '30')
+      .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5');
+  const fetchNumbers = (o: { parallel?: string; idleTimeout?: string; retries?: string }) => ({
+    parallel: wholeNumber('--parallel', o.parallel ?? '3', 1),
+    idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000,
+    retries: wholeNumber('--retries', o.retries ?? '5', 0),
+  });
+
+  addFetchOptions(addMirrorOption(addTargetOptions(program.command('download'))))
+    .description('Resolve and fetch the three packages into the cache (resumable, checksums verified), optionally placing them in DIR.')
+    .option('--dest <dir>', 'also place the RPMs here')
+    .option('--dry-run', 'report what would be fetched; fetch nothing')
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+Downloads resume after an interruption (Ctrl-C keeps partial files; exit 130), retry with
+backoff, honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY, and are renamed into place only after the
+checksum from repodata (or the RPM's own digests) matches.
+
+Examples:
+  kdebuginfo download --dest ./rpms
+  kdebuginfo download --kernel 4.18.0-348.7.1.el8_5.x86_64 --os centos:8 --json`,
+    )
+    .action(async (o: CommonOpts & { cacheDir?: string; dest?: string; parallel?: string; idleTimeout?: string; retries?: string }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runDownload, formatDownload } = await import('./commands/download.js');
+      const ctx = ctxFor(cmd);
+      const r = await runDownload(ctx, {
+        kernel: o.kernel,
+        os: o.os,
+        root: o.root,
+        rewrites: rewritesFrom(o, env),
+        userAgent,
+        cacheDir: o.cacheDir,
+        dest: o.dest,
+        ...fetchNumbers(o),
+      });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatDownload(r));
+    });
+
+  addFetchOptions(addMirrorOption(addTargetOptions(program.command('bundle'))))
+    .description('Make a self-contained FILE.tar.gz: the three RPMs, manifest.json and install.sh, for air-gapped hosts and CentOS 7.')
+    .requiredOption('-o, --output <file>', 'the bundle to write (FILE.tar.gz)')
+    .addHelpText(
+      'after',
+      `${targetHelp}
+
+On the target, with no Node needed:  tar xzf FILE.tar.gz && sh kdebuginfo-<R>/install.sh
+(install.sh checks the checksums, installs with dnf, yum or rpm, and runs the fork probe when
+stap is there; --root DIR, --nodeps, --no-probe, --check-only). Or: kdebuginfo install --from-bundle FILE.
+
+Examples:
+  kdebuginfo bundle --kernel 3.10.0-1160.119.1.el7.x86_64 --os centos:7 -o k.tar.gz`,
+    )
+    .action(async (o: CommonOpts & { cacheDir?: string; output: string; parallel?: string; idleTimeout?: string; retries?: string }, cmd: Command) => {
+      wantsJson = Boolean(o.json);
+      const { runBundle, formatBundle } = await import('./commands/bundle.js');
+      const ctx = ctxFor(cmd);
+      const r = await runBundle(ctx, {
+        kernel: o.kernel,
+        os: o.os,
+        root: o.root,
+        rewrites: rewritesFrom(o, env),
+        userAgent,
+        cacheDir: o.cacheDir,
+        output: o.output,
+        toolVersion: VERSION,
+        ...fetchNumbers(o),
+      });
+      if (o.json) printJson(io, r);
+      else io.stdout.write(formatBundle(r));
+    });
+
   addMirrorOption(addTargetOptions(program.command('install')))
     .description('Make the box ready: resolve, download, check signatures, install and verify the three packages.')
     .option('-y, --yes', 'answer every question with its default; never prompt')
@@ -195,6 +287,7 @@ Examples:
     .addOption(new Option('--verify <level>', 'after installing: run (pass 5), compile (pass 4), resolve (pass 2) or none').choices(['run', 'compile', 'resolve', 'none']).env(ENV.verify))
     .option('--no-wait', 'fail at once when another kdebuginfo holds the install lock')
     .option('--no-systemtap', 'do not install SystemTap itself when it is missing')
+    .option('--from-bundle <file>', 'install from a bundle made by kdebuginfo bundle instead of the network')
     .addOption(new Option('--package-manager <pm>', 'install with this one').choices(['auto', 'dnf5', 'dnf', 'yum', 'rpm']).default('auto').env(ENV.packageManager))
     .addHelpText(
       'after',
@@ -221,6 +314,7 @@ Examples:
           verify?: 'run' | 'compile' | 'resolve' | 'none';
           wait: boolean;
           systemtap: boolean;
+          fromBundle?: string;
           packageManager: 'auto' | 'dnf5' | 'dnf' | 'yum' | 'rpm';
         },
         cmd: Command,
@@ -244,6 +338,7 @@ Examples:
           packageManager: o.packageManager,
           yes: Boolean(o.yes),
           systemtap: o.systemtap,
+          fromBundle: o.fromBundle,
         }, verifier);
         if (o.json) printJson(io, r);
         else io.stdout.write(formatInstall(r));

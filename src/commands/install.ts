@@ -14,6 +14,7 @@ import { acquireLock } from '../io/lock.js';
 import { checkSignatures, queryInstalled, trustedKeyFiles } from '../io/rpm.js';
 import { findPackageManager, installFiles, onPath, type PackageManagerName } from '../io/package-manager.js';
 import { runStapPrep } from '../io/stap-prep.js';
+import { openBundle, type OpenedBundle } from '../io/bundle-read.js';
 import { compareWithPlan } from '../core/stap-prep.js';
 import { promptConfirm, promptSelect } from '../io/prompt.js';
 import { readHostFacts } from '../io/host.js';
@@ -34,6 +35,8 @@ export interface InstallOptions extends PlanOptions {
   yes: boolean;
   /** Install SystemTap itself when it is missing on the host (--no-systemtap: leave it). */
   systemtap: boolean;
+  /** --from-bundle FILE: the packages come from a bundle made by `kdebuginfo bundle`. */
+  fromBundle?: string | undefined;
 }
 
 export type PackageAction = 'installed' | 'present' | 'would-install';
@@ -60,9 +63,26 @@ export type Verifier = (ctx: Context, args: { kernel: KernelRelease; level: Veri
  * everything present and changes nothing.
  */
 export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: Verifier): Promise<InstallResult> {
+  const bundle = opts.fromBundle ? await openBundle(opts.fromBundle) : undefined;
+  try {
+    return await installFlow(ctx, opts, verifier, bundle);
+  } finally {
+    await bundle?.close();
+  }
+}
+
+async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifier | undefined, bundle: OpenedBundle | undefined): Promise<InstallResult> {
   const started = Date.now();
   const root = opts.root ?? '/';
   const warnings: string[] = [];
+  if (bundle) {
+    // The bundle was made for one kernel and OS: they come from its manifest.
+    const made = bundle.manifest.kernel.uname;
+    if (opts.kernel !== undefined && opts.kernel !== made) {
+      throw new UsageError(`--kernel ${opts.kernel} does not match the bundle, which was made for ${made}`);
+    }
+    opts = { ...opts, kernel: made, os: opts.os ?? `${bundle.manifest.os.id}:${bundle.manifest.os.version}` };
+  }
   const kernelArg = await chooseKernel(ctx, opts, root);
   const running = (await readHostFacts('/')).unameRelease;
   const { planned, kernel, os } = await buildPlan(ctx, { ...opts, kernel: kernelArg });
@@ -113,27 +133,18 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
     });
   }
 
-  assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent });
-  const resolution = await resolvePackages(missing, createMirrorClient(http, ctx.ui.debug));
-  if (resolution.missing.length > 0) {
-    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
-      exitCode: ExitCode.notFound,
-      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { ...base, attempts: resolution.attempts },
-    });
-  }
   // The common package may have been retargeted by the debuginfo package's Requires.
-  const resolved = resolution.packages;
+  const resolved = bundle ? fromBundle(bundle, missing) : await resolveMissing(ctx, opts, os, missing, base);
   const sizes = new Map(resolved.map((r) => [r.file, r.size]));
   const total = resolved.reduce((n, r) => n + (r.size ?? 0), 0);
   const isMissing = (p: PlannedPackage) => missing.includes(p);
 
+  const verb = bundle ? 'unpack' : 'download';
   if (ctx.dryRun) {
     return finish(ctx, {
       ...base,
       changed: true,
-      msg: `would download ${formatBytes(total)} and install ${resolved.length} package(s) for ${kernel.uname}`,
+      msg: `would ${verb} ${formatBytes(total)} and install ${resolved.length} package(s) for ${kernel.uname}`,
       packages: report((p) => (isMissing(p) ? 'would-install' : 'present'), sizes),
       verify: null,
       durationMs: Date.now() - started,
@@ -143,7 +154,7 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
   if (ctx.isInteractive && !opts.yes) {
     const list = resolved.map((r) => `  ${r.file} (${r.size === null ? 'size unknown' : formatBytes(r.size)})`).join('\n');
     ctx.ui.info(`To install for ${kernel.uname}:\n${list}`);
-    if (!(await promptConfirm(ctx, `Download ${formatBytes(total)} and install ${resolved.length} package(s)?`))) {
+    if (!(await promptConfirm(ctx, `${bundle ? 'Unpack' : 'Download'} ${formatBytes(total)} and install ${resolved.length} package(s)?`))) {
       throw new KdebuginfoError('cancelled: nothing was installed', { exitCode: ExitCode.failed });
     }
   }
@@ -175,7 +186,9 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
       });
     }
     resolved.splice(0, resolved.length, ...stillMissing);
-    const files = await downloadVerified(
+    const files = bundle
+      ? resolved.map((r) => ({ path: r.url }))
+      : await downloadVerified(
       resolved.map((r) => ({ file: r.file, urls: urlsOf(r), size: r.size, checksum: r.checksum, role: r.role })),
       {
         cacheDir,
@@ -189,6 +202,7 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
       },
     );
     const paths = files.map((f) => f.path);
+    const kept = bundle ? `the bundle ${opts.fromBundle}` : cacheDir;
 
     if (opts.noGpgcheck) {
       warnings.push('signatures not checked (--no-gpgcheck)');
@@ -203,8 +217,10 @@ export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: 
       const verdicts = await checkSignatures(ctx.exec, paths, keys);
       const bad = [...verdicts.entries()].filter(([, v]) => v.verdict !== 'signed');
       if (bad.length > 0) {
+        // A key can only help a package that is signed: say so only then.
+        const keyCanHelp = bad.some(([, v]) => v.verdict === 'untrusted-key');
         throw new KdebuginfoError(`refusing to install: ${bad.map(([f, v]) => describeVerdict(f.split('/').pop() ?? f, v)).join('; ')}`, {
-          hint: `trust the signing key with --gpg-key FILE, or install anyway with --no-gpgcheck; the files stay in ${cacheDir}`,
+          hint: `${keyCanHelp ? 'trust the signing key with --gpg-key FILE, or install' : 'install'} anyway with --no-gpgcheck; the files stay in ${kept}`,
           detail: { ...base, packages: report((p) => (isMissing(p) ? 'would-install' : 'present'), sizes) },
         });
       }
@@ -286,6 +302,36 @@ async function compareWithStapPrep(ctx: Context, kernel: KernelRelease, ourMissi
   if (theirs.length > 0) warnings.push(`stap-prep asks for ${theirs.join(', ')}, which kdebuginfo does not install (its name for this kernel differs)`);
   if (ours.length > 0) warnings.push(`stap-prep does not list ${ours.join(', ')}, which this kernel needs`);
   for (const w of warnings.slice(-2)) if (w.startsWith('stap-prep')) ctx.ui.warn(w);
+}
+
+async function resolveMissing(
+  ctx: Context,
+  opts: InstallOptions,
+  os: OsInfo,
+  missing: PlannedPackage[],
+  base: object,
+): Promise<ResolvedPackage[]> {
+  assertResolvable(os, opts.rewrites);
+  const http = await createHttpClient({ userAgent: opts.userAgent });
+  const resolution = await resolvePackages(missing, createMirrorClient(http, ctx.ui.debug));
+  if (resolution.missing.length > 0) {
+    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
+      exitCode: ExitCode.notFound,
+      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
+      detail: { ...base, attempts: resolution.attempts },
+    });
+  }
+  return resolution.packages;
+}
+
+/** The bundle's files for the missing roles; `url` is the unpacked, checksum-verified local path. */
+function fromBundle(bundle: OpenedBundle, missing: PlannedPackage[]): ResolvedPackage[] {
+  return missing.map((m) => {
+    const f = bundle.files.find((b) => b.role === m.role);
+    if (!f) throw new KdebuginfoError(`the bundle has no ${m.role} package (${m.file})`, { hint: 'make the bundle again with kdebuginfo bundle' });
+    const { locations: _l, ...spec } = m;
+    return { ...spec, name: f.name, file: f.file, url: f.path, size: f.size, checksum: { type: 'sha256', value: f.sha256 }, source: 'listing', candidates: [] };
+  });
 }
 
 function urlsOf(r: ResolvedPackage): string[] {

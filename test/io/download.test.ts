@@ -19,6 +19,7 @@ import {
   type DownloadItem,
   type DownloadOptions,
 } from '../../src/io/download.js';
+import { chooseCacheDir, measureSpace } from '../../src/io/cache.js';
 import { KdebuginfoError, ExitCode } from '../../src/errors.js';
 
 // Real fixture RPMs (signed, ~8 KB) served by the real fixture mirror server on loopback, two
@@ -443,6 +444,28 @@ describe('downloadVerified against the fixture mirror', () => {
     const it1 = await item(DEBUGINFO_PATH);
     const err = await rejection(downloadVerified([{ ...it1, file: '../../etc/passwd' }], options()));
     expect(err.message).toContain('refusing unsafe file name');
+  });
+});
+
+describe('cache directory (src/io/cache.ts)', () => {
+  it('is /var/cache/kdebuginfo as root, XDG_CACHE_HOME or ~/.cache otherwise, and --cache-dir wins', () => {
+    const env = { HOME: '/home/ann', XDG_CACHE_HOME: '/xdg' };
+    expect(chooseCacheDir({ flag: undefined, env, isRoot: true, cwd: '/w' })).toBe('/var/cache/kdebuginfo');
+    expect(chooseCacheDir({ flag: undefined, env, isRoot: false, cwd: '/w' })).toBe('/xdg/kdebuginfo');
+    expect(chooseCacheDir({ flag: undefined, env: { HOME: '/home/ann' }, isRoot: false, cwd: '/w' })).toBe('/home/ann/.cache/kdebuginfo');
+    // The XDG spec says to ignore a relative XDG_CACHE_HOME.
+    expect(chooseCacheDir({ flag: undefined, env: { HOME: '/home/ann', XDG_CACHE_HOME: 'rel' }, isRoot: false, cwd: '/w' })).toBe('/home/ann/.cache/kdebuginfo');
+    expect(chooseCacheDir({ flag: 'c', env, isRoot: true, cwd: '/w' })).toBe('/w/c');
+  });
+
+  it('adds up claims on one filesystem, and measures a path that does not exist yet by its parent', async () => {
+    const space = await measureSpace([
+      { path: join(cache, 'not', 'yet'), bytes: 100, what: 'downloads' },
+      { path: cache, bytes: 50, what: 'bundle' },
+    ]);
+    expect(space).toHaveLength(1);
+    expect(space[0]).toMatchObject({ path: join(cache, 'not', 'yet'), neededBytes: 150 });
+    expect(space[0]!.freeBytes).toBeGreaterThan(0);
   });
 });
 
