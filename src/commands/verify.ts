@@ -2,6 +2,7 @@ import { lstat, mkdir, readlink, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Context } from '../context.js';
+import { startSpinner } from '../io/spinner.js';
 import type { KernelRelease, PackageSpec } from '../core/types.js';
 import type { Verifier, VerifyLevel } from './install.js';
 import { forkProbeScript, parseForkProbeOutput, workloadScript } from '../core/fork-probe.js';
@@ -196,12 +197,13 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
       };
     }
 
-    ctx.ui.info(
+    const spinner = await startSpinner(
+      ctx,
       level === 'resolve'
         ? `verify: resolving the probe points in the debuginfo of ${uname} (stap pass 2)`
         : `verify: ${level === 'run' ? 'compiling and running' : 'compiling'} the probe module for ${uname} (stap pass ${pass}); the first compile can take a minute, later ones use ${stapHome}/.systemtap/cache`,
     );
-    const progress = createStapProgress(ctx.ui);
+    const progress = createStapProgress(spinner);
     const env = { HOME: stapHome };
     let run: StreamRun;
     let probe: ProbeReport | null = null;
@@ -225,6 +227,7 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
       }
     } finally {
       progress.stop();
+      spinner.stop();
     }
 
     const unshadow = (s: string) => (shadow ? s.split(shadow).join(root.replace(/\/+$/, '')) : s);
