@@ -6,9 +6,10 @@
  * The facts name paths as the user should see them: `/lib/modules/<R>/build` on the host,
  * `<root>/lib/modules/<R>/build` under `--root`.
  */
+import semver from 'semver';
 import type { KernelRelease, OsInfo, PackageSpec } from './types.js';
 import { formatBytes } from './format.js';
-import { compareEvr, rpmvercmp } from './rpm-version.js';
+import { compareEvr } from './rpm-version.js';
 import { parseKernelRelease } from './kernel-release.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
@@ -256,9 +257,14 @@ function specOf(t: DoctorTarget, role: PackageSpec['role']): PackageSpec {
   return t.packages.find((p) => p.role === role) as PackageSpec;
 }
 
-/** Upstream version numbers only (`6.1.0-rc3` -> `6.1.0`), for "newer than SystemTap was tested with". */
-function upstreamNumbers(v: string): string {
-  return /^[0-9]+(?:\.[0-9]+)*/.exec(v)?.[0] ?? v;
+/**
+ * Is upstream kernel version `a` newer than `b` (`6.1.0-rc3` counts as `6.1.0`)? These are
+ * upstream x.y.z numbers, which semver orders; RPM EVRs go through rpmvercmp instead.
+ */
+function isNewerUpstream(a: string, b: string): boolean {
+  const x = semver.coerce(a);
+  const y = semver.coerce(b);
+  return x !== null && y !== null && semver.gt(x, y);
 }
 
 // --- the checks ------------------------------------------------------------------------------
@@ -317,7 +323,7 @@ function checkStap(f: DoctorFacts): Verdict {
   const name = `SystemTap ${f.stap.version}`;
   const detail = `${name} at ${f.stap.path}${tested ? ` (tested with kernels ${tested.min} ... ${tested.max})` : ''}`;
   const k = f.target?.kernel;
-  if (tested && k && rpmvercmp(upstreamNumbers(k.version), upstreamNumbers(tested.max)) > 0) {
+  if (tested && k && isNewerUpstream(k.version, tested.max)) {
     return warn(
       `${detail}; kernel ${k.uname} is newer than any it was tested with, so pass 4 may fail inside SystemTap's own runtime`,
       `upgrade systemtap, systemtap-runtime and systemtap-devel from ${f.stap.version} to a release that supports Linux ${k.version}`,

@@ -67,7 +67,7 @@ describe('install --from-bundle', () => {
     const dir = `kdebuginfo-${K}`;
     const rpm = join(unpacked, dir, `kernel-devel-${K}.rpm`);
     const bytes = readFileSync(rpm);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
     writeFileSync(rpm, bytes);
     const tampered = join(work, 'tampered.tar.gz');
     await tar.c({ gzip: true, file: tampered, cwd: unpacked }, [dir]);
