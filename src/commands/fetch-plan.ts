@@ -1,14 +1,11 @@
 import type { Context } from '../context.js';
-import { buildPlan, assertResolvable, type PlanOptions, type PlanResult } from './plan.js';
-import { formatNotFound } from './resolve.js';
-import { resolvePackages, type ResolvedPackage } from '../core/resolver.js';
+import { buildPlan, type PlanOptions, type PlanResult } from './plan.js';
+import { resolveOrThrow } from './resolve.js';
+import type { ResolvedPackage } from '../core/resolver.js';
 import type { KernelRelease, OsInfo } from '../core/types.js';
-import { createHttpClient } from '../io/http.js';
-import { createMirrorClient } from '../io/mirror-client.js';
 import { chooseCacheDir } from '../io/cache.js';
 import { createProgress, type Progress } from '../io/progress.js';
 import type { DownloadItem, DownloadOptions } from '../io/download.js';
-import { KdebuginfoError, ExitCode } from '../errors.js';
 
 /** What `download` and `bundle` share: the plan flags plus where and how to fetch. */
 export interface FetchOptions extends PlanOptions {
@@ -33,17 +30,7 @@ export interface FetchPlan {
 /** Plan, then find every package on the mirrors; exit 3 (as `resolve`) when one is nowhere. */
 export async function resolveForFetch(ctx: Context, opts: FetchOptions): Promise<FetchPlan> {
   const { result: plan, planned, kernel, os } = await buildPlan(ctx, opts);
-  assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent });
-  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
-  if (resolution.missing.length > 0) {
-    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
-      exitCode: ExitCode.notFound,
-      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
-    });
-  }
-  return { plan, kernel, os, packages: resolution.packages };
+  return { plan, kernel, os, packages: await resolveOrThrow(ctx, planned, os, opts) };
 }
 
 /**

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import type { Context } from '../context.js';
 import type { KernelRelease, OsInfo } from '../core/types.js';
-import { buildPlan, assertResolvable, installedKernels, type PlanOptions } from './plan.js';
-import { resolvePackages, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
+import { buildPlan, installedKernels, type PlanOptions } from './plan.js';
+import type { PlannedPackage, ResolvedPackage } from '../core/resolver.js';
 import { describeVerdict } from '../core/checksig.js';
 import { formatBytes } from '../core/format.js';
-import { createHttpClient } from '../io/http.js';
-import { createMirrorClient } from '../io/mirror-client.js';
 import { downloadVerified } from '../io/download.js';
 import { createProgress } from '../io/progress.js';
 import { chooseCacheDir, ensureDir } from '../io/cache.js';
@@ -19,7 +17,7 @@ import { compareWithPlan } from '../core/stap-prep.js';
 import { promptConfirm, promptSelect } from '../io/prompt.js';
 import { readHostFacts } from '../io/host.js';
 import { ExitCode, KdebuginfoError, UsageError } from '../errors.js';
-import { formatNotFound } from './resolve.js';
+import { resolveOrThrow } from './resolve.js';
 
 export type VerifyLevel = 'run' | 'compile' | 'resolve' | 'none';
 
@@ -134,7 +132,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
   }
 
   // The common package may have been retargeted by the debuginfo package's Requires.
-  const resolved = bundle ? fromBundle(bundle, missing) : await resolveMissing(ctx, opts, os, missing, base);
+  const resolved = bundle ? fromBundle(bundle, missing) : await resolveOrThrow(ctx, missing, os, opts, base);
   const sizes = new Map(resolved.map((r) => [r.file, r.size]));
   const total = resolved.reduce((n, r) => n + (r.size ?? 0), 0);
   const isMissing = (p: PlannedPackage) => missing.includes(p);
@@ -302,26 +300,6 @@ async function compareWithStapPrep(ctx: Context, kernel: KernelRelease, ourMissi
   if (theirs.length > 0) warnings.push(`stap-prep asks for ${theirs.join(', ')}, which kdebuginfo does not install (its name for this kernel differs)`);
   if (ours.length > 0) warnings.push(`stap-prep does not list ${ours.join(', ')}, which this kernel needs`);
   for (const w of warnings.slice(-2)) if (w.startsWith('stap-prep')) ctx.ui.warn(w);
-}
-
-async function resolveMissing(
-  ctx: Context,
-  opts: InstallOptions,
-  os: OsInfo,
-  missing: PlannedPackage[],
-  base: object,
-): Promise<ResolvedPackage[]> {
-  assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent });
-  const resolution = await resolvePackages(missing, createMirrorClient(http, ctx.ui.debug));
-  if (resolution.missing.length > 0) {
-    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
-      exitCode: ExitCode.notFound,
-      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { ...base, attempts: resolution.attempts },
-    });
-  }
-  return resolution.packages;
 }
 
 /** The bundle's files for the missing roles; `url` is the unpacked, checksum-verified local path. */

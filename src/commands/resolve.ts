@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { buildPlan, assertResolvable, type PlanOptions, type PlanResult } from './plan.js';
-import { resolvePackages, type Attempt, type ResolvedPackage } from '../core/resolver.js';
+import { resolvePackages, type Attempt, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
+import type { OsInfo } from '../core/types.js';
+import type { MirrorRewrite } from '../core/mirrors.js';
 import { createHttpClient } from '../io/http.js';
 import { createMirrorClient } from '../io/mirror-client.js';
 import { KdebuginfoError, ExitCode } from '../errors.js';
@@ -10,8 +12,17 @@ export interface ResolveResult extends Omit<PlanResult, 'packages'> {
   packages: Array<PlanResult['packages'][number] & Pick<ResolvedPackage, 'url' | 'size' | 'checksum' | 'source'>>;
 }
 
-export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
-  const { result: plan, planned, os } = await buildPlan(ctx, opts);
+/**
+ * Find every planned package on the mirrors, or fail with exit 3 listing every location tried
+ * and the nearest versions there. `detail` adds to what --json reports on that failure.
+ */
+export async function resolveOrThrow(
+  ctx: Context,
+  planned: readonly PlannedPackage[],
+  os: OsInfo,
+  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string },
+  detail: object = {},
+): Promise<ResolvedPackage[]> {
   assertResolvable(os, opts.rewrites);
   const http = await createHttpClient({ userAgent: opts.userAgent });
   const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
@@ -19,12 +30,18 @@ export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: 
     throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
       exitCode: ExitCode.notFound,
       hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
+      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
     });
   }
+  return resolution.packages;
+}
+
+export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
+  const { result: plan, planned, os } = await buildPlan(ctx, opts);
+  const packages = await resolveOrThrow(ctx, planned, os, opts);
   return {
     ...plan,
-    packages: resolution.packages.map((p) => ({
+    packages: packages.map((p) => ({
       role: p.role,
       name: p.name,
       version: p.version,
