@@ -654,7 +654,11 @@ async function attemptOnce(job: Job, url: string, s: Settings, sink: SinkThread,
   }
   // Not awaited yet, for the same reason. Bytes without a sidecar are only ever thrown away, so
   // the order on disk does not matter.
-  const sidecarWritten = writeSidecar(paths.sidecar, { url, etag, lastModified, size: total ?? item.size, checksum: expectedChecksum });
+  // Handled at once, so a full disk (ENOSPC) is not an unhandled rejection before it is awaited;
+  // the data write fails the same way and reports it.
+  const sidecarWritten = writeSidecar(paths.sidecar, { url, etag, lastModified, size: total ?? item.size, checksum: expectedChecksum }).catch(
+    () => undefined,
+  );
 
   s.progress.start(file, { total: total ?? item.size, offset, url });
   let received = offset;
@@ -683,7 +687,7 @@ async function attemptOnce(job: Job, url: string, s: Settings, sink: SinkThread,
   } catch (err) {
     throw new KdebuginfoError(`cannot write ${paths.part}: ${(err as Error).message}`, { cause: err });
   } finally {
-    await sidecarWritten.catch(() => {});
+    await sidecarWritten;
   }
   if (failure !== undefined) {
     if (s.signal?.aborted) return { kind: 'aborted' };
