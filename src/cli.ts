@@ -105,7 +105,8 @@ function buildContext(io: Io, env: Record<string, string | undefined>, flags: Gl
 const targetHelp = `
 Kernel and OS default to the running kernel (uname -r) and /etc/os-release.
   --kernel R       a uname -r string, e.g. 4.18.0-348.7.1.el8_5.x86_64 or 5.14.0-362.el9.x86_64+debug
-  --os ID:MAJOR    centos, centos-stream, rhel, rocky, almalinux, ol, fedora (e.g. centos-stream:9)`;
+  --os ID:MAJOR    centos, centos-stream, rhel, rocky, almalinux, ol, fedora (e.g. centos-stream:9),
+                   debian (debian:12) or ubuntu (ubuntu:24.04)`;
 
 function addTargetOptions(cmd: Command): Command {
   return cmd

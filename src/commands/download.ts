@@ -9,6 +9,7 @@ import { downloadVerified, inspectCache, type DownloadedFile } from '../io/downl
 import { ensureDir, type SpaceNeed } from '../io/cache.js';
 import { formatBytes } from '../core/format.js';
 import { KdebuginfoError } from '../errors.js';
+import { debTargetFor, downloadDeb } from './deb-flow.js';
 
 export interface DownloadCommandOptions extends FetchOptions {
   /** --dest DIR: also place the three RPMs there (hard links when on the cache's filesystem). */
@@ -53,6 +54,9 @@ export interface DownloadResult extends Omit<PlanResult, 'packages'> {
  * holds, fetch and write nothing.
  */
 export async function runDownload(ctx: Context, opts: DownloadCommandOptions): Promise<DownloadResult> {
+  // Debian/Ubuntu: apt-get download into --dest (default: the current directory); apt keeps its own cache.
+  const deb = await debTargetFor(ctx, opts);
+  if (deb) return downloadDeb(ctx, deb, opts.dest ?? '.', opts);
   const { plan, packages } = await resolveForFetch(ctx, opts);
   const cacheDir = cacheDirFor(ctx, opts);
   const dest = opts.dest === undefined ? null : resolve(ctx.cwd, opts.dest);

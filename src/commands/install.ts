@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Context } from '../context.js';
+import { debTargetFor, installDeb } from './deb-flow.js';
 import type { KernelRelease, OsInfo } from '../core/types.js';
 import { buildPlan, installedKernels, type PlanOptions } from './plan.js';
 import type { PlannedPackage, ResolvedPackage } from '../core/resolver.js';
@@ -53,7 +54,7 @@ export interface InstallResult {
 }
 
 /** Runs the chosen verification; wired by the verify command module. */
-export type Verifier = (ctx: Context, args: { kernel: KernelRelease; level: VerifyLevel; root: string }) => Promise<{ ok: boolean; detail: string }>;
+export type Verifier = (ctx: Context, args: { kernel: Pick<KernelRelease, 'uname'>; level: VerifyLevel; root: string }) => Promise<{ ok: boolean; detail: string }>;
 
 /**
  * The main job, as a story: choose the kernel, see what is already there, resolve and fetch
@@ -61,6 +62,10 @@ export type Verifier = (ctx: Context, args: { kernel: KernelRelease; level: Veri
  * everything present and changes nothing.
  */
 export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: Verifier): Promise<InstallResult> {
+  // Debian/Ubuntu: apt installs; the verifier (only the release is passed) serves --verify run.
+  // A bundle holds RPMs and names its kernel: --from-bundle stays on the RPM flow.
+  const deb = opts.fromBundle ? undefined : await debTargetFor(ctx, opts);
+  if (deb) return installDeb(ctx, deb, opts, verifier && ((c, a) => verifier(c, { kernel: { uname: a.uname }, level: a.level, root: a.root })));
   const bundle = opts.fromBundle ? await openBundle(opts.fromBundle) : undefined;
   try {
     return await installFlow(ctx, opts, verifier, bundle);

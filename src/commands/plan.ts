@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { installedKernelReleases } from '../io/rpm.js';
 import { parseKernelRelease } from '../core/kernel-release.js';
 import { compareEvr } from '../core/rpm-version.js';
+import { debTargetFor, planDeb } from './deb-flow.js';
 
 export interface TargetOptions {
   kernel: string | undefined;
@@ -24,7 +25,8 @@ export interface PlanOptions extends TargetOptions {
 }
 
 export interface PlanResult {
-  kernel: Pick<KernelRelease, 'uname' | 'version' | 'release' | 'arch' | 'flavor'>;
+  /** `flavor`: the RPM Flavor, or Debian/Ubuntu's word (`cloud`, `rt`, `generic`, `aws`). */
+  kernel: Pick<KernelRelease, 'uname' | 'version' | 'release' | 'arch'> & { flavor: string };
   os: Pick<OsInfo, 'id' | 'version'> & { name: string };
   packages: Array<{ role: PackageRole; name: string; version: string; release: string; arch: string; file: string; candidates: string[] }>;
   notes: string[];
@@ -57,14 +59,17 @@ export async function buildPlan(ctx: Context, opts: PlanOptions): Promise<{ resu
 }
 
 export async function runPlan(ctx: Context, opts: PlanOptions): Promise<PlanResult> {
+  const deb = await debTargetFor(ctx, opts);
+  if (deb) return planDeb(ctx, deb, opts);
   return (await buildPlan(ctx, opts)).result;
 }
 
 export function formatPlan(r: PlanResult): string {
   const lines = [`Kernel   ${r.kernel.uname}  (${r.kernel.flavor} flavour, ${r.kernel.arch})`, `OS       ${r.os.name}`, ''];
+  const viaApt = r.os.id === 'debian' || r.os.id === 'ubuntu';
   for (const p of r.packages) {
-    lines.push(`${p.role.padEnd(17)} ${p.file}`);
-    if (p.candidates.length === 0) lines.push('    (no public location)');
+    lines.push(`${p.role.padEnd(17)} ${p.file || p.name}`);
+    if (p.candidates.length === 0) lines.push(viaApt ? '    (apt on the target chooses the source)' : '    (no public location)');
     p.candidates.forEach((c, i) => lines.push(`    ${i + 1}. ${c}`));
   }
   for (const n of r.notes) lines.push('', `Note: ${n}`);

@@ -7,6 +7,7 @@ import { createHttpClient } from '../io/http.js';
 import { createMirrorClient } from '../io/mirror-client.js';
 import { KdebuginfoError, ExitCode } from '../errors.js';
 import { formatBytes } from '../core/format.js';
+import { debTargetFor, resolveDeb } from './deb-flow.js';
 
 export interface ResolveResult extends Omit<PlanResult, 'packages'> {
   packages: Array<PlanResult['packages'][number] & Pick<ResolvedPackage, 'url' | 'size' | 'checksum' | 'source'>>;
@@ -37,6 +38,8 @@ export async function resolveOrThrow(
 }
 
 export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
+  const deb = await debTargetFor(ctx, opts);
+  if (deb) return resolveDeb(ctx, deb, opts);
   const { result: plan, planned, os } = await buildPlan(ctx, opts);
   const packages = await resolveOrThrow(ctx, planned, os, opts);
   return {

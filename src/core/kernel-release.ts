@@ -182,7 +182,7 @@ export function parseKernelRelease(input: string): KernelRelease {
   if (DEBIAN_UBUNTU.test(uname)) {
     fail(
       uname,
-      `looks like a Debian/Ubuntu kernel; Debian/Ubuntu kernels are not supported yet (kdebuginfo handles RPM kernels: ${FORM})`,
+      `looks like a Debian/Ubuntu kernel, not an RPM one (${FORM}): for Debian/Ubuntu pass --os debian:MAJOR or --os ubuntu:YY.MM, or leave --os out`,
     );
   }
 

@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { distTagInfo, type DistTagInfo } from './kernel-release.js';
+import { debOsFromOsRelease, parseDebOsFlag } from './debian.js';
 import type { KernelRelease, OsId, OsInfo } from './types.js';
 
 /** Display name of each supported distribution; OsInfo.name appends the major version. */
@@ -16,6 +17,8 @@ export const OS_NAMES: Readonly<Record<OsId, string>> = {
   almalinux: 'AlmaLinux',
   ol: 'Oracle Linux',
   fedora: 'Fedora',
+  debian: 'Debian',
+  ubuntu: 'Ubuntu',
 };
 
 export const OS_IDS = Object.keys(OS_NAMES) as OsId[];
@@ -98,13 +101,15 @@ export function parseOsRelease(text: string, source: string): OsInfo {
       'pass --os ID:MAJOR to name the distribution yourself, e.g. --os rocky:9',
     );
   }
+  // Debian, Ubuntu and Ubuntu's derivatives: versions like 24.04, codenames, no VERSION_ID on sid.
+  const deb = debOsFromOsRelease(fields, source);
+  if (deb) return deb;
   const pretty = fields['PRETTY_NAME'] ?? fields['NAME'];
   let id = OS_RELEASE_IDS[rawId];
   if (id === undefined) {
     const what = pretty === undefined ? '' : ` (${pretty})`;
-    const debianNote = rawId === 'debian' || rawId === 'ubuntu' ? '; Debian/Ubuntu are not supported yet' : '';
     throw new UsageError(
-      `${source}: ID=${rawId}${what} is not a distribution kdebuginfo supports (supported: ${OS_RELEASE_IDS_LIST})${debianNote}`,
+      `${source}: ID=${rawId}${what} is not a distribution kdebuginfo supports (supported: ${OS_RELEASE_IDS_LIST}, debian, ubuntu)`,
       'to fetch packages for a supported distribution from here, pass --os ID:MAJOR, e.g. --os rocky:9',
     );
   }
@@ -138,6 +143,9 @@ export function parseOsRelease(text: string, source: string): OsInfo {
 
 /** Parse the value of `--os ID:MAJOR`, e.g. `centos-stream:9`, `ol:8`, `fedora:39`. */
 export function parseOsFlag(value: string): OsInfo {
+  // debian:12, ubuntu:24.04 (and their codenames).
+  const deb = parseDebOsFlag(value);
+  if (deb) return deb;
   const m = /^([a-z-]+):(\d+)$/.exec(value);
   if (m === null) {
     throw new UsageError(

@@ -18,7 +18,8 @@ export interface RepoAccess {
   probe(url: string): Promise<Found<{ size: number | undefined }>>;
 }
 
-export type ResolveSource = 'repodata' | 'listing' | 'probe';
+/** `apt`: Debian/Ubuntu packages, found by apt in its own lists (src/commands/deb-flow.ts). */
+export type ResolveSource = 'repodata' | 'listing' | 'probe' | 'apt';
 
 export interface ResolvedPackage extends PackageSpec {
   url: string;

@@ -2,6 +2,7 @@ import type { KernelRelease, OsInfo } from './types.js';
 import { parseKernelRelease } from './kernel-release.js';
 import { inferOsFromKernel, parseOsFlag, parseOsRelease } from './os-release.js';
 import { UsageError } from '../errors.js';
+import { isDebFamily } from './debian.js';
 
 export interface Target {
   kernel: KernelRelease;
@@ -46,6 +47,9 @@ export function chooseTarget(input: {
 
 /** Does the kernel's dist tag belong to this OS? (`el8_5` on CentOS 8, `fc39` on Fedora 39) */
 function fitsDistTag(os: OsInfo, k: KernelRelease): boolean {
+  // An RPM kernel on a Debian/Ubuntu host (planning from a control machine, or a container on an
+  // EL host): its OS comes from the dist tag. Debian/Ubuntu kernels never get here (debTargetFor).
+  if (isDebFamily(os.id)) return false;
   if (os.id === 'fedora') return k.distKind === 'fc' && String(k.distMajor) === os.version;
   return k.distKind === 'el' && String(k.distMajor) === os.version;
 }

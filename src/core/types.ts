@@ -34,14 +34,16 @@ export interface KernelRelease {
   distKind: 'el' | 'fc';
 }
 
-export type OsId = 'centos' | 'centos-stream' | 'rhel' | 'rocky' | 'almalinux' | 'ol' | 'fedora';
+export type OsId = 'centos' | 'centos-stream' | 'rhel' | 'rocky' | 'almalinux' | 'ol' | 'fedora' | 'debian' | 'ubuntu';
 
 export interface OsInfo {
   id: OsId;
-  /** Major version as a string: `7`, `8`, `9`, `39`. */
+  /** Major version as a string: `7`, `8`, `9`, `39`; Ubuntu's is the release, `24.04`. */
   version: string;
   /** Human name, e.g. `CentOS Stream 9`. */
   name: string;
+  /** Debian/Ubuntu: `bookworm`, `noble` (apt suite names; Ubuntu's ddebs source needs it). */
+  codename?: string;
 }
 
 export type PackageRole = 'debuginfo' | 'debuginfo-common' | 'devel';

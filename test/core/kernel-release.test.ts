@@ -305,7 +305,7 @@ describe('parseKernelRelease', () => {
     ...['6.1.0-56-cloud-amd64', '5.15.0-91-generic', '6.1.0-0.deb11.17-amd64', '6.12.38+deb13-amd64', '6.10.11+bpo-amd64'].map(
       (d): [string, string] => [
         d,
-        `kernel release "${d}" looks like a Debian/Ubuntu kernel; Debian/Ubuntu kernels are not supported yet (kdebuginfo handles RPM kernels: VERSION-RELEASE.ARCH[+FLAVOUR], e.g. 4.18.0-348.7.1.el8_5.x86_64)`,
+        `kernel release "${d}" looks like a Debian/Ubuntu kernel, not an RPM one (VERSION-RELEASE.ARCH[+FLAVOUR], e.g. 4.18.0-348.7.1.el8_5.x86_64): for Debian/Ubuntu pass --os debian:MAJOR or --os ubuntu:YY.MM, or leave --os out`,
       ],
     ),
     // EL5 put no arch in uname; a Raspberry Pi kernel on Rocky (linuxhw report); an unknown arch.

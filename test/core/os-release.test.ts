@@ -51,13 +51,8 @@ describe('parseOsRelease on real captures', () => {
     expect(parseOsRelease(fixture(file), '/etc/os-release')).toEqual({ id, version, name });
   });
 
-  it('rejects Debian (this machine) naming the file, the ID and that Debian is not supported yet', () => {
-    const err = usageError(() => parseOsRelease(fixture('debian-12'), '/etc/os-release'));
-    expect(err.message).toBe(
-      '/etc/os-release: ID=debian (Debian GNU/Linux 12 (bookworm)) is not a distribution kdebuginfo supports (supported: centos, rhel, rocky, almalinux, ol, fedora); Debian/Ubuntu are not supported yet',
-    );
-    expect(err.hint).toBe('to fetch packages for a supported distribution from here, pass --os ID:MAJOR, e.g. --os rocky:9');
-    expect(err.exitCode).toBe(2);
+  it('reads Debian 12 (this machine), with its codename (src/core/debian.ts)', () => {
+    expect(parseOsRelease(fixture('debian-12'), '/etc/os-release')).toEqual({ id: 'debian', version: '12', name: 'Debian 12', codename: 'bookworm' });
   });
 
   it('rejects Amazon Linux 2023 (amazonlinux:latest capture) without guessing from ID_LIKE="fedora"', () => {
@@ -71,7 +66,7 @@ describe('parseOsRelease on real captures', () => {
       'PRETTY_NAME="Amazon Linux 2023.3.20240312"',
     ].join('\n');
     expect(usageError(() => parseOsRelease(amazon, '/usr/lib/os-release')).message).toBe(
-      '/usr/lib/os-release: ID=amzn (Amazon Linux 2023.3.20240312) is not a distribution kdebuginfo supports (supported: centos, rhel, rocky, almalinux, ol, fedora)',
+      '/usr/lib/os-release: ID=amzn (Amazon Linux 2023.3.20240312) is not a distribution kdebuginfo supports (supported: centos, rhel, rocky, almalinux, ol, fedora, debian, ubuntu)',
     );
   });
 
@@ -144,21 +139,28 @@ describe('parseOsFlag', () => {
   });
 
   it.each([
+    ['debian:12', { id: 'debian', version: '12', name: 'Debian 12', codename: 'bookworm' }],
+    ['ubuntu:24.04', { id: 'ubuntu', version: '24.04', name: 'Ubuntu 24.04', codename: 'noble' }],
+  ])('%s (src/core/debian.ts)', (value, os) => {
+    expect(parseOsFlag(value)).toEqual(os);
+  });
+
+  it.each([
     [
       'rocky',
-      '--os "rocky" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora; e.g. --os centos-stream:9)',
+      '--os "rocky" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora, debian, ubuntu; e.g. --os centos-stream:9)',
     ],
     [
       'rocky:9.3',
-      '--os "rocky:9.3" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora; e.g. --os centos-stream:9)',
+      '--os "rocky:9.3" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora, debian, ubuntu; e.g. --os centos-stream:9)',
     ],
     [
       'Rocky:9',
-      '--os "Rocky:9" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora; e.g. --os centos-stream:9)',
+      '--os "Rocky:9" is not of the form ID:MAJOR (ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora, debian, ubuntu; e.g. --os centos-stream:9)',
     ],
     [
-      'debian:12',
-      '--os "debian:12": "debian" is not a distribution kdebuginfo supports (expected ID:MAJOR with ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora)',
+      'suse:15',
+      '--os "suse:15": "suse" is not a distribution kdebuginfo supports (expected ID:MAJOR with ID one of centos, centos-stream, rhel, rocky, almalinux, ol, fedora, debian, ubuntu)',
     ],
     ['centos:9', '--os "centos:9": CentOS Linux has only majors 6, 7 and 8 (for 9 and later use centos-stream:MAJOR)'],
     ['centos-stream:7', '--os "centos-stream:7": CentOS Stream starts at 8 (for 7 and earlier use centos:MAJOR)'],
@@ -268,6 +270,8 @@ describe('OS_NAMES', () => {
       almalinux: 'AlmaLinux',
       ol: 'Oracle Linux',
       fedora: 'Fedora',
+      debian: 'Debian',
+      ubuntu: 'Ubuntu',
     });
   });
 });
