@@ -455,6 +455,11 @@ export function run(): void {
     process.stderr.write(`\nkdebuginfo: ${sig}: stopping (again to quit at once)\n`);
     interrupts.abort(new KdebuginfoError('interrupted', { exitCode: ExitCode.interrupted }));
   };
+  // `kdebuginfo plan | head`: a reader that went away is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const io: Io = {
