@@ -1,3 +1,6 @@
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { parseStapPrepOutput, type StapPrepReport } from '../core/stap-prep.js';
 import { onPath } from './package-manager.js';
@@ -17,7 +20,17 @@ export async function runStapPrep(ctx: Context, release: string, timeoutMs = 60_
     else if (await onPath('runuser', ctx.env)) argv = ['runuser', '-u', 'nobody', '--', ...argv];
     else return undefined; // no safe way to keep it from installing: do not run it at all
   }
-  const r = await ctx.exec(argv, { allowFailure: true, timeoutMs, env: { DEBUGINFOD_URLS: undefined, HOME: '/tmp' } });
+  // A HOME of its own, writable by nobody: Debian's rpm keeps its database under ~/.rpmdb, and
+  // a shared one (another run's, or root's) is locked or unreadable, which stap-prep reports as
+  // nothing missing at all. On EL the database is /var/lib/rpm and HOME does not matter.
+  const home = await mkdtemp(join(tmpdir(), 'kdebuginfo-stap-prep-'));
+  let r;
+  try {
+    if (ctx.isRoot) await chown(home, 65534, 65534).catch(() => chmod(home, 0o777));
+    r = await ctx.exec(argv, { allowFailure: true, timeoutMs, env: { DEBUGINFOD_URLS: undefined, HOME: home } });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
   if (r.timedOut) {
     ctx.ui.warn(`stap-prep did not finish within ${timeoutMs / 1000} s; going on without it`);
     return undefined;
