@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,10 @@ import { runCli } from '../support/cli.js';
 import { startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
 
 // Host installs (no --root) only in --dry-run here: this test machine's / is Debian's.
-const fedoraOsRelease = fileURLToPath(new URL('../../fixtures/os-release/fedora-39', import.meta.url));
+const fedoraFixture = fileURLToPath(new URL('../../fixtures/os-release/fedora-39', import.meta.url));
+// stap-prep runs as nobody, who may not be able to read the checkout (a clone under a 0700 temp
+// dir): hand it a world-readable copy.
+let fedoraOsRelease: string;
 
 let mirror: FixtureMirror;
 let bin: string;
@@ -15,6 +18,10 @@ beforeAll(async () => {
   mirror = await startFixtureMirror();
   // A PATH with rpm but without stap or stap-prep: a host where SystemTap is not installed.
   bin = mkdtempSync(join(tmpdir(), 'kdebuginfo-nostap-'));
+  chmodSync(bin, 0o755);
+  fedoraOsRelease = join(bin, 'os-release-fedora');
+  copyFileSync(fedoraFixture, fedoraOsRelease);
+  chmodSync(fedoraOsRelease, 0o644);
   for (const tool of ['rpm', 'rpmkeys']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
 });
 afterAll(async () => {
