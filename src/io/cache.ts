@@ -55,7 +55,7 @@ export interface FilesystemSpace {
 }
 
 /** The nearest existing ancestor: space is a property of the filesystem it will be created on. */
-async function nearestExisting(path: string): Promise<string> {
+export async function nearestExisting(path: string): Promise<string> {
   let p = resolve(path);
   for (;;) {
     try {

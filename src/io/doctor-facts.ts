@@ -13,6 +13,7 @@
  * who runs doctor (root, groups) and the download cache's filesystem.
  */
 import { lstat, open, readFile, readdir, readlink, stat, statfs } from 'node:fs/promises';
+import { nearestExisting } from './cache.js';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
@@ -488,20 +489,6 @@ async function readGroupNames(): Promise<string[]> {
     if (name && gid !== undefined && gids.has(Number(gid))) names.push(name);
   }
   return names;
-}
-
-async function nearestExisting(path: string): Promise<string> {
-  let p = resolve(path);
-  for (;;) {
-    try {
-      await stat(p);
-      return p;
-    } catch {
-      const up = dirname(p);
-      if (up === p) return p;
-      p = up;
-    }
-  }
 }
 
 async function measureDisk(claims: Array<{ purpose: DiskPurpose; path: string }>): Promise<DiskFacts[]> {
