@@ -3,13 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli.js';
 import { formatBytes } from '../../src/core/format.js';
 import { startMirrorServer, type MirrorServer } from '../../fixtures/mirror-server.mjs';
-import { runCli, type CliRun } from '../support/cli.js';
+import { runCli, startCli, type CliRun } from '../support/cli.js';
 import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
 import {
   OTHER_KEY,
@@ -327,29 +325,6 @@ describe('signatures', () => {
   });
 });
 
-/** The CLI in-process with stderr readable while it runs (runCli gives it only at the end). */
-function startCli(args: string[], opts: { isRoot: boolean }): { stderr: () => string; done: Promise<CliRun> } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const io: Io = {
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-    stdinIsTty: false,
-    stdoutIsTty: false,
-    stderrIsTty: false,
-    isRoot: opts.isRoot,
-    cwd: process.cwd(),
-  };
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, KDEBUGINFO_MIRROR: mirror.mirrorEnv };
-  const done = main(['node', 'kdebuginfo', ...args], env, io).then((code) => ({ code, stdout: out, stderr: err, json: () => JSON.parse(out) }));
-  return { stderr: () => err, done };
-}
-
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -380,7 +355,7 @@ describe('the install lock', () => {
       expect(rpmGets()).toEqual([]);
       expect(await readFile(lock, 'utf8')).toBe(`${pid}\n`);
 
-      const waiting = startCli(['install', '--root', s.root, '--cache-dir', s.cache, '--json'], { isRoot: true });
+      const waiting = startCli(['install', '--root', s.root, '--cache-dir', s.cache, '--json'], { isRoot: true, env: { KDEBUGINFO_MIRROR: mirror.mirrorEnv } });
       const notice = `waiting for another kdebuginfo (pid ${pid}) to finish...`;
       await until(() => lines(waiting.stderr()).includes(notice), 'the waiting notice');
       await sleep(700); // longer than one poll of the lock
@@ -406,7 +381,7 @@ describe('the install lock', () => {
     try {
       await mkdir(s.cache, { recursive: true });
       await writeFile(join(s.cache, 'install.lock'), `${other.pid}\n`);
-      const waiting = startCli(['install', '--root', s.root, '--cache-dir', s.cache, '--json'], { isRoot: true });
+      const waiting = startCli(['install', '--root', s.root, '--cache-dir', s.cache, '--json'], { isRoot: true, env: { KDEBUGINFO_MIRROR: mirror.mirrorEnv } });
       await until(() => waiting.stderr().includes(`waiting for another kdebuginfo (pid ${other.pid}) to finish...`), 'the waiting notice');
       // Meanwhile the lock holder finishes the job: the three packages land in the root.
       const files = [`${DEBUG_TREE}/Packages/${FILES_362[0]}`, `${DEBUG_TREE}/Packages/${FILES_362[1]}`, `${STREAM9}/AppStream/x86_64/os/Packages/${FILES_362[2]}`];

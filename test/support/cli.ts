@@ -9,11 +9,18 @@ export interface CliRun {
   json: () => any;
 }
 
-/** Run the CLI in-process with captured streams and no terminal, as Ansible or CI would. */
-export async function runCli(
-  args: string[],
-  opts: { env?: Record<string, string | undefined>; isRoot?: boolean; tty?: boolean; cwd?: string } = {},
-): Promise<CliRun> {
+interface CliOptions {
+  env?: Record<string, string | undefined>;
+  isRoot?: boolean;
+  tty?: boolean;
+  cwd?: string;
+}
+
+/**
+ * Start the CLI in-process with captured streams and no terminal, as Ansible or CI would;
+ * stderr can be read while it runs (for tests that wait on a progress or "waiting" line).
+ */
+export function startCli(args: string[], opts: CliOptions = {}): { stderr: () => string; done: Promise<CliRun> } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -31,6 +38,11 @@ export async function runCli(
     cwd: opts.cwd ?? process.cwd(),
   };
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };
-  const code = await main(['node', 'kdebuginfo', ...args], env, io);
-  return { code, stdout: out, stderr: err, json: () => JSON.parse(out) };
+  const done = main(['node', 'kdebuginfo', ...args], env, io).then((code) => ({ code, stdout: out, stderr: err, json: () => JSON.parse(out) }));
+  return { stderr: () => err, done };
+}
+
+/** Run the CLI in-process to the end; see startCli. */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  return startCli(args, opts).done;
 }
