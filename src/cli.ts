@@ -204,7 +204,14 @@ Examples:
       .addOption(new Option('--parallel <n>', 'files fetched at once').default('3').env(ENV.parallel))
       .option('--idle-timeout <seconds>', 'give up on a connection that sends nothing for this long', '30')
       .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5');
-  const fetchNumbers = (o: { parallel?: string; idleTimeout?: string; retries?: string }) => ({
+  /** The plan flags plus where and how to fetch, shared by download and bundle. */
+  const fetchOptions = (o: CommonOpts & { cacheDir?: string; parallel?: string; idleTimeout?: string; retries?: string }) => ({
+    kernel: o.kernel,
+    os: o.os,
+    root: o.root,
+    rewrites: rewritesFrom(o, env),
+    userAgent,
+    cacheDir: o.cacheDir,
     parallel: wholeNumber('--parallel', o.parallel ?? '3', 1),
     idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000,
     retries: wholeNumber('--retries', o.retries ?? '5', 0),
@@ -230,16 +237,7 @@ Examples:
       wantsJson = Boolean(o.json);
       const { runDownload, formatDownload } = await import('./commands/download.js');
       const ctx = ctxFor(cmd);
-      const r = await runDownload(ctx, {
-        kernel: o.kernel,
-        os: o.os,
-        root: o.root,
-        rewrites: rewritesFrom(o, env),
-        userAgent,
-        cacheDir: o.cacheDir,
-        dest: o.dest,
-        ...fetchNumbers(o),
-      });
+      const r = await runDownload(ctx, { ...fetchOptions(o), dest: o.dest });
       if (o.json) printJson(io, r);
       else io.stdout.write(formatDownload(r));
     });
@@ -262,17 +260,7 @@ Examples:
       wantsJson = Boolean(o.json);
       const { runBundle, formatBundle } = await import('./commands/bundle.js');
       const ctx = ctxFor(cmd);
-      const r = await runBundle(ctx, {
-        kernel: o.kernel,
-        os: o.os,
-        root: o.root,
-        rewrites: rewritesFrom(o, env),
-        userAgent,
-        cacheDir: o.cacheDir,
-        output: o.output,
-        toolVersion: VERSION,
-        ...fetchNumbers(o),
-      });
+      const r = await runBundle(ctx, { ...fetchOptions(o), output: o.output, toolVersion: VERSION });
       if (o.json) printJson(io, r);
       else io.stdout.write(formatBundle(r));
     });
