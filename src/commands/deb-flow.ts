@@ -130,7 +130,7 @@ export interface DebTarget {
  * flow, as before. On a Debian/Ubuntu host whose running kernel is neither (a custom build),
  * the error names it and asks for --kernel.
  */
-export async function debTargetFor(ctx: Context, opts: TargetOptions): Promise<DebTarget | undefined> {
+export async function debTargetFor(ctx: Context, opts: TargetOptions, how: { announce?: boolean } = {}): Promise<DebTarget | undefined> {
   const root = opts.root ?? '/';
   const facts = await readHostFacts(root);
   const flagOs = opts.os === undefined ? undefined : parseDebOsFlag(opts.os);
@@ -195,7 +195,7 @@ export async function debTargetFor(ctx: Context, opts: TargetOptions): Promise<D
     if (arch === undefined) throw new UsageError(`cannot tell the architecture of ${uname}`, 'run kdebuginfo on the target host');
     if (!aptIsTarget) notes.push(`assumed architecture ${arch} (this machine's) for ${uname}`);
   }
-  for (const n of notes) ctx.ui.info(n);
+  if (how.announce !== false) for (const n of notes) ctx.ui.info(n);
   return { kernel, os, arch, aptIsTarget, isRunning, running, notes };
 }
 
