@@ -632,3 +632,36 @@ export function parseResolvedProbes(stdout: string): ResolvedProbePoint[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// dpkg's status file
+// ---------------------------------------------------------------------------------------------
+
+export interface InstalledDeb {
+  name: string;
+  /** The full Debian version: `6.1.192-2`, `4.8-2`. */
+  version: string;
+  /** `amd64`, `all`. */
+  arch: string;
+}
+
+/**
+ * The installed packages in dpkg's status file (`<root>/var/lib/dpkg/status`): stanzas whose
+ * Status ends in `installed` (not `config-files`, `half-installed`, ...). `wanted` limits the
+ * result to those names; the stanzas of other packages are skipped at their first line, so a
+ * desktop's 3 MB status file costs a few milliseconds. Reading the file, not asking dpkg-query,
+ * works on an image root and on a host without dpkg (a control machine examining an image).
+ */
+export function parseDpkgStatus(text: string, wanted?: ReadonlySet<string>): InstalledDeb[] {
+  const out: InstalledDeb[] = [];
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const name = /^Package: *(\S+)/.exec(stanza.trimStart())?.[1];
+    if (name === undefined || (wanted !== undefined && !wanted.has(name))) continue;
+    const status = /^Status: *(.*)$/m.exec(stanza)?.[1]?.trim().split(/\s+/);
+    if (status?.[2] !== 'installed') continue;
+    const version = /^Version: *(\S+)/m.exec(stanza)?.[1];
+    if (version === undefined) continue;
+    out.push({ name, version, arch: /^Architecture: *(\S+)/m.exec(stanza)?.[1] ?? '' });
+  }
+  return out;
+}

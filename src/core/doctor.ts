@@ -8,11 +8,23 @@
  */
 import semver from 'semver';
 import type { KernelRelease, OsInfo, PackageSpec } from './types.js';
+import type { DebKernelRelease, DebOsInfo, DebPackageCandidates, InstalledDeb } from './debian.js';
 import { formatBytes } from './format.js';
 import { compareEvr } from './rpm-version.js';
 import { parseKernelRelease } from './kernel-release.js';
+import { fail, installCommand, isDebBox, kdebuginfoInstall, pass, skip, warn, type CheckStatus, type Verdict } from './doctor-verdict.js';
+import {
+  debDevelPackage,
+  debDebuginfoPackage,
+  debKernelUpstream,
+  debMissingPurposes,
+  checkDebuginfoDeb,
+  checkDevelDeb,
+  checkMirrorsDeb,
+  checkRebootPendingDeb,
+} from './doctor-deb.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+export type { CheckStatus } from './doctor-verdict.js';
 
 export type CheckId =
   | 'distro'
@@ -50,7 +62,8 @@ export interface InstalledRpm {
   requires: string[];
 }
 
-export interface DoctorTarget {
+export interface RpmDoctorTarget {
+  packaging?: 'rpm';
   kernel: KernelRelease;
   os: OsInfo;
   /** How the OS was chosen when it was not this box's os-release (an inference from the dist tag). */
@@ -58,6 +71,26 @@ export interface DoctorTarget {
   /** The three packages at the kernel's exact version, by naming rule (packagesFor). */
   packages: PackageSpec[];
 }
+
+/** A Debian or Ubuntu kernel: two packages (no -common), installed through apt, versions from dpkg. */
+export interface DebDoctorTarget {
+  packaging: 'deb';
+  kernel: DebKernelRelease;
+  os: DebOsInfo;
+  /** Debian architecture of the packages (`amd64`). */
+  arch: string;
+  notes: string[];
+  /** The debug-symbol and headers package names to look for, in order (debPackagesFor). */
+  packages: DebPackageCandidates[];
+  /** The kernel image's package names: its installed version names the build of a kernel that is not running. */
+  images: string[];
+  /** The running kernel's own package version (`uname -v` on Debian, /proc/version_signature on Ubuntu), when it is the target. */
+  runningBuild: string | undefined;
+  /** Is this host's apt the target's (same distribution and release, no image root)? Only then is apt asked. */
+  aptIsTarget: boolean;
+}
+
+export type DoctorTarget = RpmDoctorTarget | DebDoctorTarget;
 
 export interface DevelTreeFacts {
   /** `/usr/src/kernels/<R>` (display path). */
@@ -141,6 +174,14 @@ export interface DoctorFacts {
   gcc: string | undefined;
   make: string | undefined;
   rpm: { ok: true; packages: InstalledRpm[] } | { ok: false; problem: string };
+  /** Debian/Ubuntu targets: the target's packages and systemtap as dpkg's status file lists them; undefined for RPM targets. */
+  dpkg?: { ok: true; packages: InstalledDeb[] } | { ok: false; problem: string } | undefined;
+  /**
+   * Debian/Ubuntu targets, when this host's apt is the target's and not --offline: the versions
+   * apt offers of each package name (`apt-cache policy`, local, no network); a name apt does not
+   * know is absent.
+   */
+  apt?: Array<{ name: string; versions: string[]; sources: string[] }> | undefined;
   devel: DevelTreeFacts | undefined;
   debuginfo: { vmlinuxPath: string; exists: boolean; buildId: string | undefined; problem: string | undefined } | undefined;
   security: {
@@ -169,19 +210,17 @@ export interface DoctorFacts {
   disk: DiskFacts[];
   /** Releases with a directory in `<root>/lib/modules`. */
   installedKernels: string[];
-  /** undefined with --offline. */
+  /** undefined with --offline (and for Debian/Ubuntu targets, where apt reaches the mirrors: see `apt`). */
   mirrors: MirrorProbe[] | undefined;
-}
-
-interface Verdict {
-  status: CheckStatus;
-  detail: string;
-  fix?: string;
+  /** --offline: no mirror or apt source checks. */
+  offline?: boolean;
 }
 
 export interface CheckDefinition {
   id: CheckId;
   title: string;
+  /** The title on a Debian/Ubuntu box, where it names other packages. */
+  debTitle?: string;
   evaluate(f: DoctorFacts): Verdict;
 }
 
@@ -193,12 +232,7 @@ export const DISK_NEEDS: Readonly<Record<DiskPurpose, number>> = {
   'stap-cache': 200 * 1024 ** 2,
 };
 
-const pass = (detail: string): Verdict => ({ status: 'pass', detail });
-const skip = (detail: string): Verdict => ({ status: 'skip', detail });
-const warn = (detail: string, fix: string): Verdict => ({ status: 'warn', detail, fix });
-const fail = (detail: string, fix: string): Verdict => ({ status: 'fail', detail, fix });
-
-const NO_TARGET = 'no target kernel (see Target kernel)';
+export const NO_TARGET = 'no target kernel (see Target kernel)';
 
 function nvra(p: { name: string; version: string; release: string; arch: string }): string {
   return `${p.name}-${p.version}-${p.release}.${p.arch}`;
@@ -208,17 +242,12 @@ function imageRootReason(f: DoctorFacts): string {
   return `under --root ${f.root}: an image, not a running system (no proc/ or sys/ in it)`;
 }
 
-/** `dnf install` for the host, `dnf --installroot` for an image root. */
-function installCommand(f: DoctorFacts, packages: string[]): string {
-  const root = f.root === '/' ? '' : ` --installroot ${f.root}`;
-  return `dnf${root} install ${packages.join(' ')}`;
+/** The target's architecture: RPM releases always say; a Debian/Ubuntu target carries the packages'. */
+function targetArch(t: DoctorTarget): string {
+  return t.packaging === 'deb' ? t.arch : t.kernel.arch;
 }
 
-function kdebuginfoInstall(f: DoctorFacts, t: DoctorTarget): string {
-  return `kdebuginfo install --kernel ${t.kernel.uname}${f.root === '/' ? '' : ` --root ${f.root}`}`;
-}
-
-function isRunningTarget(f: DoctorFacts): boolean | undefined {
+export function isRunningTarget(f: DoctorFacts): boolean | undefined {
   if (!f.target || !f.isLiveSystem || f.running.release === undefined) return undefined;
   return f.running.release === f.target.kernel.uname;
 }
@@ -243,7 +272,7 @@ function othersNote(f: DoctorFacts, spec: PackageSpec): string {
  * The debuginfo-common package this kernel's debuginfo really needs: its `Requires` when the
  * debuginfo package is installed (the naming rule can be wrong, FIELD-NOTES §2), else the rule's.
  */
-function commonSpec(f: DoctorFacts, t: DoctorTarget): PackageSpec {
+function commonSpec(f: DoctorFacts, t: RpmDoctorTarget): PackageSpec {
   const rule = t.packages.find((p) => p.role === 'debuginfo-common') as PackageSpec;
   const debuginfo = t.packages.find((p) => p.role === 'debuginfo') as PackageSpec;
   const installed = installedOf(f, debuginfo.name).find((p) => p.version === debuginfo.version && p.release === debuginfo.release);
@@ -253,7 +282,7 @@ function commonSpec(f: DoctorFacts, t: DoctorTarget): PackageSpec {
   return { ...rule, name, version, release, file: `${name}-${version}-${release}.${rule.arch}.rpm` };
 }
 
-function specOf(t: DoctorTarget, role: PackageSpec['role']): PackageSpec {
+function specOf(t: RpmDoctorTarget, role: PackageSpec['role']): PackageSpec {
   return t.packages.find((p) => p.role === role) as PackageSpec;
 }
 
@@ -261,7 +290,7 @@ function specOf(t: DoctorTarget, role: PackageSpec['role']): PackageSpec {
  * Is upstream kernel version `a` newer than `b` (`6.1.0-rc3` counts as `6.1.0`)? These are
  * upstream x.y.z numbers, which semver orders; RPM EVRs go through rpmvercmp instead.
  */
-function isNewerUpstream(a: string, b: string): boolean {
+export function isNewerUpstream(a: string, b: string): boolean {
   const x = semver.coerce(a);
   const y = semver.coerce(b);
   return x !== null && y !== null && semver.gt(x, y);
@@ -277,9 +306,9 @@ function checkDistro(f: DoctorFacts): Verdict {
   }
   if (!f.hostOs.ok) {
     if (t) {
-      return fail(`${f.hostOs.problem}; the packages named here are for ${t.os.name}, which this box is not`, 'run kdebuginfo doctor on the RPM-based host that runs the kernel');
+      return fail(`${f.hostOs.problem}; the packages named here are for ${t.os.name}, which this box is not`, `run kdebuginfo doctor on the ${t.os.name} host that runs the kernel`);
     }
-    return fail(f.hostOs.problem, 'kdebuginfo prepares CentOS, CentOS Stream, RHEL, Rocky, AlmaLinux, Oracle Linux and Fedora boxes');
+    return fail(f.hostOs.problem, 'kdebuginfo prepares CentOS, CentOS Stream, RHEL, Rocky, AlmaLinux, Oracle Linux, Fedora, Debian and Ubuntu boxes');
   }
   const host = f.hostOs.os;
   if (t && (t.os.id !== host.id || t.os.version !== host.version)) {
@@ -302,10 +331,10 @@ function checkKernel(f: DoctorFacts): Verdict {
         'run kdebuginfo on the host, or pass --kernel with the release the host runs',
       );
     }
-    return fail(why, 'pass --kernel R (a uname -r string of an RPM kernel)');
+    return fail(why, `pass --kernel R (a uname -r string of a ${isDebBox(f) ? 'Debian or Ubuntu' : 'CentOS, RHEL, Rocky, Alma, Oracle or Fedora'} kernel)`);
   }
   const k = t.kernel;
-  const what = `${k.uname} (${k.flavor} flavour, ${k.arch})`;
+  const what = `${k.uname} (${k.flavor} flavour, ${targetArch(t)})`;
   if (f.root !== '/' && !f.isLiveSystem) return pass(`${what}, in the image root ${f.root}`);
   const running = isRunningTarget(f);
   if (running === true) return pass(`${what}, the running kernel`);
@@ -318,15 +347,18 @@ function checkKernel(f: DoctorFacts): Verdict {
 function checkStap(f: DoctorFacts): Verdict {
   const fixInstall = installCommand(f, ['systemtap', 'systemtap-runtime']);
   if (!f.stap.path) return fail(`stap is not installed${f.root === '/' ? ' (not on PATH)' : ` in ${f.root}`}`, fixInstall);
-  if (!f.stap.version) return pass(`${f.stap.path} (version unknown: no systemtap package in the rpm database)`);
+  if (!f.stap.version) return pass(`${f.stap.path} (version unknown: no systemtap package in the ${isDebBox(f) ? 'dpkg' : 'rpm'} database)`);
   const tested = f.stap.testedKernels;
   const name = `SystemTap ${f.stap.version}`;
   const detail = `${name} at ${f.stap.path}${tested ? ` (tested with kernels ${tested.min} ... ${tested.max})` : ''}`;
-  const k = f.target?.kernel;
-  if (tested && k && isNewerUpstream(k.version, tested.max)) {
+  const t = f.target;
+  // Debian's ABI form hides the upstream version (6.1.0-56 is Linux 6.1.192): the package version says it.
+  const upstream = t === undefined ? undefined : t.packaging === 'deb' ? debKernelUpstream(f, t) : t.kernel.version;
+  if (tested && t && upstream && isNewerUpstream(upstream, tested.max)) {
+    const packages = isDebBox(f) ? 'systemtap and systemtap-runtime' : 'systemtap, systemtap-runtime and systemtap-devel';
     return warn(
-      `${detail}; kernel ${k.uname} is newer than any it was tested with, so pass 4 may fail inside SystemTap's own runtime`,
-      `upgrade systemtap, systemtap-runtime and systemtap-devel from ${f.stap.version} to a release that supports Linux ${k.version}`,
+      `${detail}; kernel ${t.kernel.uname}${t.kernel.uname.startsWith(upstream) ? '' : ` (Linux ${upstream})`} is newer than any it was tested with, so pass 4 may fail inside SystemTap's own runtime`,
+      `upgrade ${packages} from ${f.stap.version} to a release that supports Linux ${upstream}`,
     );
   }
   return pass(detail);
@@ -343,6 +375,7 @@ function checkCompiler(f: DoctorFacts): Verdict {
 function checkDevel(f: DoctorFacts): Verdict {
   const t = f.target;
   if (!t) return skip(NO_TARGET);
+  if (t.packaging === 'deb') return checkDevelDeb(f, t);
   const spec = specOf(t, 'devel');
   const want = nvra(spec);
   if (!f.rpm.ok) {
@@ -362,29 +395,37 @@ function checkDevel(f: DoctorFacts): Verdict {
   );
 }
 
+/** The devel package's name as a fix names it, the tree it provides, and which package owns the build link. */
+function develWords(t: DoctorTarget): { pkg: string; tree: string; linkOwner: string } {
+  const R = t.kernel.uname;
+  if (t.packaging === 'deb') {
+    const pkg = debDevelPackage(t);
+    return { pkg, tree: `/usr/src/linux-headers-${R}`, linkOwner: `the headers package; apt-get install --reinstall ${pkg} restores it` };
+  }
+  return { pkg: nvra(specOf(t, 'devel')), tree: `/usr/src/kernels/${R}`, linkOwner: `the kernel's own package; reinstalling kernel-core ${R} restores it` };
+}
+
 function checkBuildLink(f: DoctorFacts): Verdict {
   const t = f.target;
   if (!t || !f.devel) return skip(NO_TARGET);
   const d = f.devel;
   const R = t.kernel.uname;
-  const linkFix = `ln -sfn /usr/src/kernels/${R} ${d.linkPath} (the link belongs to the kernel's own package; reinstalling kernel-core ${R} restores it)`;
+  const w = develWords(t);
+  const linkFix = `ln -sfn ${w.tree} ${d.linkPath} (the link belongs to ${w.linkOwner})`;
   if (d.link === 'missing') {
-    return fail(`${d.linkPath} does not exist`, d.treeExists ? linkFix : `install kernel-devel for ${R} first (see kernel-devel), then: ${linkFix}`);
+    return fail(`${d.linkPath} does not exist`, d.treeExists ? linkFix : `install ${w.pkg} first (see ${t.packaging === 'deb' ? 'linux-headers' : 'kernel-devel'}), then: ${linkFix}`);
   }
   if (d.resolvedDir === undefined) {
-    return fail(
-      `${d.linkPath} points at ${d.linkTarget ?? '?'}, which does not exist`,
-      d.treeExists ? linkFix : `install ${nvra(specOf(t, 'devel'))} (it provides /usr/src/kernels/${R})`,
-    );
+    return fail(`${d.linkPath} points at ${d.linkTarget ?? '?'}, which does not exist`, d.treeExists ? linkFix : `install ${w.pkg} (it provides ${w.tree})`);
   }
   const via = d.link === 'symlink' ? ` -> ${d.resolvedDir}` : ' (a directory, not a link)';
   if (d.utsRelease === undefined) {
-    return fail(`${d.linkPath}${via}: not a configured kernel tree (${d.utsProblem ?? 'no include/generated/utsrelease.h'})`, `reinstall ${nvra(specOf(t, 'devel'))}`);
+    return fail(`${d.linkPath}${via}: not a configured kernel tree (${d.utsProblem ?? 'no include/generated/utsrelease.h'})`, `reinstall ${w.pkg}`);
   }
   if (d.utsRelease !== R) {
     return fail(
       `${d.linkPath}${via} is a tree built for ${d.utsRelease}, not ${R} (its include/generated/utsrelease.h says so)`,
-      d.treeExists ? linkFix : `install ${nvra(specOf(t, 'devel'))}, then: ${linkFix}`,
+      d.treeExists ? linkFix : `install ${w.pkg}, then: ${linkFix}`,
     );
   }
   return pass(`${d.linkPath}${via} (UTS_RELEASE "${R}")`);
@@ -393,6 +434,7 @@ function checkBuildLink(f: DoctorFacts): Verdict {
 function checkDebuginfo(f: DoctorFacts): Verdict {
   const t = f.target;
   if (!t) return skip(NO_TARGET);
+  if (t.packaging === 'deb') return checkDebuginfoDeb(f, t);
   const specs = [specOf(t, 'debuginfo'), commonSpec(f, t)];
   const names = specs.map(nvra);
   if (!f.rpm.ok) {
@@ -414,9 +456,10 @@ function checkBuildId(f: DoctorFacts): Verdict {
   const t = f.target;
   if (!t) return skip(NO_TARGET);
   const d = f.debuginfo;
-  if (!d || !d.exists) return skip('no debuginfo vmlinux to compare (see kernel-debuginfo)');
+  const debugPackage = t.packaging === 'deb' ? debDebuginfoPackage(f, t) : nvra(specOf(t, 'debuginfo'));
+  if (!d || !d.exists) return skip(`no debuginfo vmlinux to compare (see ${t.packaging === 'deb' ? 'the debug symbols check' : 'kernel-debuginfo'})`);
   if (d.buildId === undefined) {
-    return warn(`${d.vmlinuxPath} has no GNU build-id note${d.problem ? ` (${d.problem})` : ''}: nothing to compare`, `reinstall ${nvra(specOf(t, 'debuginfo'))}`);
+    return warn(`${d.vmlinuxPath} has no GNU build-id note${d.problem ? ` (${d.problem})` : ''}: nothing to compare`, `reinstall ${debugPackage}`);
   }
   if (!f.isLiveSystem) return skip(`${imageRootReason(f)}; run doctor on the booted system to compare build-ids`);
   if (isRunningTarget(f) === false) {
@@ -427,7 +470,9 @@ function checkBuildId(f: DoctorFacts): Verdict {
   if (running === d.buildId) return pass(`${d.buildId} in ${d.vmlinuxPath} and ${f.running.notesPath}`);
   return fail(
     `the debuginfo is from another build: ${d.vmlinuxPath} has build-id ${d.buildId}, the running kernel (${f.running.notesPath}) has ${running}`,
-    `install kernel-debuginfo from the same build as the running kernel (${nvra(specOf(t, 'debuginfo'))} from your distribution's own repository; a rebuild with the same version-release is not the same build)`,
+    t.packaging === 'deb'
+      ? `install ${debugPackage} from the same build as the running kernel: kdebuginfo install --kernel ${t.kernel.uname} pins the running build's version`
+      : `install kernel-debuginfo from the same build as the running kernel (${debugPackage} from your distribution's own repository; a rebuild with the same version-release is not the same build)`,
   );
 }
 
@@ -468,7 +513,7 @@ function checkContainer(f: DoctorFacts): Verdict {
   const release = f.running.release ?? 'unknown';
   return warn(
     `in a ${c.kind} container (${c.evidence.join(', ')}): uname -r (${release}) is the host's kernel, so the packages must be the host kernel's`,
-    "probe from the host, or run a privileged container (CAP_SYS_MODULE) with the host's /lib/modules, /usr/src/kernels, /usr/lib/debug and debugfs mounted",
+    `probe from the host, or run a privileged container (CAP_SYS_MODULE) with the host's /lib/modules, ${isDebBox(f) ? '/usr/src' : '/usr/src/kernels'}, /usr/lib/debug and debugfs mounted`,
   );
 }
 
@@ -500,7 +545,9 @@ function checkDiskSpace(f: DoctorFacts): Verdict {
   if (f.disk.length === 0) return skip('no filesystem to measure');
   const t = f.target;
   const wanted = new Set<DiskPurpose>(['stap-cache']);
-  if (t && f.rpm.ok) {
+  if (t?.packaging === 'deb') {
+    for (const p of debMissingPurposes(f, t)) wanted.add(p);
+  } else if (t && f.rpm.ok) {
     const debuginfoMissing = [specOf(t, 'debuginfo'), commonSpec(f, t)].some((s) => !exactInstalled(f, s));
     if (debuginfoMissing) {
       wanted.add('debuginfo');
@@ -528,6 +575,7 @@ function checkRebootPending(f: DoctorFacts): Verdict {
   if (!f.isLiveSystem) return skip(imageRootReason(f));
   const running = f.running.release;
   if (running === undefined) return skip('the running kernel is unknown');
+  if (isDebBox(f)) return checkRebootPendingDeb(f, running);
   const parsed = f.installedKernels.flatMap((k) => {
     try {
       return [parseKernelRelease(k)];
@@ -556,6 +604,7 @@ function checkRebootPending(f: DoctorFacts): Verdict {
 }
 
 function checkMirrors(f: DoctorFacts): Verdict {
+  if (f.target?.packaging === 'deb') return checkMirrorsDeb(f, f.target);
   if (f.mirrors === undefined) return skip('--offline');
   if (!f.target) return skip(NO_TARGET);
   if (f.mirrors.length === 0) return skip(`no public location for ${f.target.os.name} (name yours with --mirror)`);
@@ -573,9 +622,9 @@ export const DOCTOR_CHECKS: readonly CheckDefinition[] = [
   { id: 'kernel', title: 'Target kernel', evaluate: checkKernel },
   { id: 'stap', title: 'SystemTap', evaluate: checkStap },
   { id: 'compiler', title: 'gcc and make', evaluate: checkCompiler },
-  { id: 'devel', title: 'kernel-devel', evaluate: checkDevel },
+  { id: 'devel', title: 'kernel-devel', debTitle: 'linux-headers', evaluate: checkDevel },
   { id: 'build-link', title: 'Build tree link', evaluate: checkBuildLink },
-  { id: 'debuginfo', title: 'kernel-debuginfo(-common)', evaluate: checkDebuginfo },
+  { id: 'debuginfo', title: 'kernel-debuginfo(-common)', debTitle: 'Debug symbols', evaluate: checkDebuginfo },
   { id: 'build-id', title: 'Build-id = running kernel', evaluate: checkBuildId },
   { id: 'privileges', title: 'Privileges', evaluate: checkPrivileges },
   { id: 'lockdown', title: 'Lockdown / Secure Boot', evaluate: checkLockdown },
@@ -583,13 +632,14 @@ export const DOCTOR_CHECKS: readonly CheckDefinition[] = [
   { id: 'stale-cache', title: 'SystemTap module cache', evaluate: checkStaleCache },
   { id: 'disk-space', title: 'Disk space', evaluate: checkDiskSpace },
   { id: 'reboot-pending', title: 'Newest kernel running', evaluate: checkRebootPending },
-  { id: 'mirrors', title: 'Mirrors reachable', evaluate: checkMirrors },
+  { id: 'mirrors', title: 'Mirrors reachable', debTitle: 'apt sources', evaluate: checkMirrors },
 ];
 
 export function evaluateDoctor(facts: DoctorFacts, checks: readonly CheckDefinition[] = DOCTOR_CHECKS): DoctorCheck[] {
+  const deb = isDebBox(facts);
   return checks.map((c) => {
     const v = c.evaluate(facts);
-    return { id: c.id, title: c.title, status: v.status, detail: v.detail, fix: v.status === 'pass' || v.status === 'skip' ? null : (v.fix ?? null) };
+    return { id: c.id, title: deb && c.debTitle ? c.debTitle : c.title, status: v.status, detail: v.detail, fix: v.status === 'pass' || v.status === 'skip' ? null : (v.fix ?? null) };
   });
 }
 

@@ -42,6 +42,8 @@ import {
   sectionTableSize,
 } from '../core/elf-notes.js';
 import { parseStapVersion } from '../core/stap-messages.js';
+import { debPaths, parseDpkgStatus, splitDebVersion } from '../core/debian.js';
+import { aptPolicy } from './apt.js';
 import { readBuildIdFromFile, readRunningKernelBuildId } from './elf.js';
 import { readHostFacts } from './host.js';
 import { installedKernelReleases } from './rpm.js';
@@ -159,29 +161,39 @@ export async function gatherDoctorFacts(ctx: Context, o: GatherOptions): Promise
   const cacheDir = inRoot(root, join(home, '.systemtap/cache'));
 
   // Independent reads run together; rpm and stap -V are the only processes.
-  const [rpm, tools, devel, debuginfo, running, security, container, cache, groups, mirrors] = await Promise.all([
-    target ? queryRpm(ctx, root, home) : Promise.resolve<DoctorFacts['rpm']>({ ok: false, problem: 'not queried: no target kernel' }),
+  const deb = target?.packaging === 'deb' ? target : undefined;
+  const paths = R === undefined ? undefined : deb ? { tree: debPaths(R).headersDir, vmlinux: debPaths(R).debugVmlinux } : { tree: `/usr/src/kernels/${R}`, vmlinux: `/usr/lib/debug/lib/modules/${R}/vmlinux` };
+  // Debian/Ubuntu: dpkg's status file for the target's packages and systemtap; apt-cache policy unless offline.
+  const debNames = deb ? [...deb.packages.flatMap((p) => p.names), ...deb.images, 'systemtap'] : [];
+  const [rpm, dpkg, apt, tools, devel, debuginfo, running, security, container, cache, groups, mirrors] = await Promise.all([
+    target && !deb ? queryRpm(ctx, root, home) : Promise.resolve<DoctorFacts['rpm']>({ ok: false, problem: target ? 'not queried: a Debian/Ubuntu target' : 'not queried: no target kernel' }),
+    deb ? readDpkgStatus(root, new Set(debNames)) : Promise.resolve(undefined),
+    deb && deb.aptIsTarget && !o.offline ? queryApt(ctx, debNames.filter((n) => n !== 'systemtap')) : Promise.resolve(undefined),
     readTools(ctx, root),
-    R ? readDevelTree(root, R) : Promise.resolve(undefined),
-    R ? readDebuginfo(root, R) : Promise.resolve(undefined),
+    R && paths ? readDevelTree(root, R, paths.tree) : Promise.resolve(undefined),
+    paths ? readDebuginfo(root, paths.vmlinux) : Promise.resolve(undefined),
     readRunningBuildId(root, live),
     live ? readSecurity(root) : Promise.resolve(noSecurity(root)),
     live ? detectContainer(root) : Promise.resolve({ kind: undefined, evidence: [] }),
     live ? readStapCache(cacheDir, root, system.running.release ?? R) : Promise.resolve({ dir: cacheDir, exists: false, modules: [], kernelTimeMs: undefined }),
     o.groups ? Promise.resolve(o.groups) : readGroupNames(),
-    o.offline || !target ? Promise.resolve(undefined) : probeMirrors(o.planned, o.userAgent, ctx.ui.debug),
+    o.offline || !target || deb ? Promise.resolve(undefined) : probeMirrors(o.planned, o.userAgent, ctx.ui.debug),
   ]);
 
-  // Under --root, stap's version comes from the root's rpm database (its stap cannot be run here).
+  // Under --root, stap's version comes from the root's package database (its stap cannot be run here).
   let stap = tools.stap;
   if (root !== '/' && stap.path && rpm.ok) {
     const pkg = rpm.packages.find((p) => p.name === 'systemtap');
     if (pkg) stap = { ...stap, version: pkg.version, versionSource: 'rpm' };
   }
+  if (root !== '/' && stap.path && dpkg?.ok) {
+    const pkg = dpkg.packages.find((p) => p.name === 'systemtap');
+    if (pkg) stap = { ...stap, version: splitDebVersion(pkg.version).upstream, versionSource: 'dpkg' };
+  }
 
   const disk = await measureDisk([
     { purpose: 'debuginfo', path: inRoot(root, '/usr/lib/debug') },
-    { purpose: 'devel', path: inRoot(root, '/usr/src/kernels') },
+    { purpose: 'devel', path: inRoot(root, deb ? '/usr/src' : '/usr/src/kernels') },
     { purpose: 'downloads', path: chooseCacheDir({ flag: undefined, env: ctx.env, isRoot: ctx.isRoot, cwd: ctx.cwd }) },
     { purpose: 'stap-cache', path: cacheDir },
   ]);
@@ -199,6 +211,8 @@ export async function gatherDoctorFacts(ctx: Context, o: GatherOptions): Promise
     gcc: tools.gcc,
     make: tools.make,
     rpm,
+    dpkg,
+    apt,
     devel,
     debuginfo,
     security,
@@ -207,6 +221,7 @@ export async function gatherDoctorFacts(ctx: Context, o: GatherOptions): Promise
     disk,
     installedKernels: system.installedKernels,
     mirrors,
+    offline: o.offline,
   };
 }
 
@@ -281,8 +296,34 @@ async function readTools(ctx: Context, root: string): Promise<{ stap: DoctorFact
   };
 }
 
-async function readDevelTree(root: string, R: string): Promise<DevelTreeFacts> {
-  const treeDir = inRoot(root, `/usr/src/kernels/${R}`);
+/** Debian and Ubuntu: installed packages from `<root>/var/lib/dpkg/status` (no process, works on an image). */
+async function readDpkgStatus(root: string, wanted: ReadonlySet<string>): Promise<NonNullable<DoctorFacts['dpkg']>> {
+  const path = inRoot(root, '/var/lib/dpkg/status');
+  try {
+    return { ok: true, packages: parseDpkgStatus(await readFile(path, 'utf8'), wanted) };
+  } catch (err) {
+    return { ok: false, problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+/** What apt offers of each name (`apt-cache policy`: reads the package lists, not the network). */
+async function queryApt(ctx: Context, names: string[]): Promise<DoctorFacts['apt']> {
+  if (!(await findOnPath('apt-cache', ctx.env))) return undefined;
+  try {
+    const policy = await aptPolicy(ctx.exec, names);
+    return [...policy.values()].map((p) => ({
+      name: p.name,
+      // Versions from a configured source; /var/lib/dpkg/status alone means installed, not offered.
+      versions: p.versions.filter((v) => v.sources.some((s) => s !== '/var/lib/dpkg/status')).map((v) => v.version),
+      sources: [...new Set(p.versions.flatMap((v) => v.sources).filter((s) => s !== '/var/lib/dpkg/status'))],
+    }));
+  } catch {
+    return undefined;
+  }
+}
+
+async function readDevelTree(root: string, R: string, tree: string): Promise<DevelTreeFacts> {
+  const treeDir = inRoot(root, tree);
   const linkPath = inRoot(root, `/lib/modules/${R}/build`);
   const facts: DevelTreeFacts = {
     treeDir,
@@ -329,8 +370,8 @@ async function readDevelTree(root: string, R: string): Promise<DevelTreeFacts> {
   return facts;
 }
 
-async function readDebuginfo(root: string, R: string): Promise<NonNullable<DoctorFacts['debuginfo']>> {
-  const vmlinuxPath = inRoot(root, `/usr/lib/debug/lib/modules/${R}/vmlinux`);
+async function readDebuginfo(root: string, vmlinux: string): Promise<NonNullable<DoctorFacts['debuginfo']>> {
+  const vmlinuxPath = inRoot(root, vmlinux);
   if (!(await exists(vmlinuxPath))) return { vmlinuxPath, exists: false, buildId: undefined, problem: undefined };
   try {
     return { vmlinuxPath, exists: true, buildId: await readBuildIdFromFile(vmlinuxPath), problem: undefined };
@@ -412,6 +453,7 @@ async function readStapCache(dir: string, root: string, R: string | undefined): 
     inRoot(root, `/lib/modules/${R}/vmlinuz`),
     inRoot(root, `/boot/vmlinuz-${R}`),
     inRoot(root, `/usr/src/kernels/${R}/.config`),
+    inRoot(root, `/usr/src/linux-headers-${R}/.config`),
   ]);
   let subdirs: string[];
   try {

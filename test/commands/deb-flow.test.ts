@@ -42,7 +42,7 @@ import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
 import { KdebuginfoError } from '../../src/errors.js';
 import { hasTool, readCaptured, type CapturedOutput } from '../support/captured-output.js';
 
-const apt = (name: string): CapturedOutput => readCaptured('apt' as Parameters<typeof readCaptured>[0], name);
+const apt = (name: string): CapturedOutput => readCaptured('apt', name);
 const R = '6.1.0-56-cloud-amd64';
 const V = '6.1.192-2';
 

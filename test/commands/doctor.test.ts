@@ -7,6 +7,7 @@ import { doctorExitCode, formatDoctor, runDoctor, type DoctorResult } from '../.
 import type { CheckId } from '../../src/core/doctor.js';
 import { parseMirrorRewrites } from '../../src/core/mirrors.js';
 import { makeTestContext } from '../support/context.js';
+import { kernelNotes } from '../support/kernel-notes.js';
 import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
 
 const K = '5.14.0-362.el9.x86_64';
@@ -26,29 +27,6 @@ const work = mkdtempSync(join(tmpdir(), 'kdebuginfo-doctor-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** The user's HOME as doctor sees it (ctx.env.HOME); its ~/.systemtap/cache is read under the root. */
 const HOME = '/home/tester';
-
-/**
- * A note stream like /sys/kernel/notes: the kernel's GNU build-id note, then Linux and Xen notes
- * (the order and kinds seen in a real x86_64 /sys/kernel/notes), 4-aligned, little-endian.
- */
-function kernelNotes(buildIdHex: string): Buffer {
-  const note = (name: string, type: number, desc: Buffer) => {
-    const nameBuf = Buffer.alloc(Math.ceil((name.length + 1) / 4) * 4);
-    nameBuf.write(name, 'latin1');
-    const descBuf = Buffer.alloc(Math.ceil(desc.length / 4) * 4);
-    desc.copy(descBuf);
-    const head = Buffer.alloc(12);
-    head.writeUInt32LE(name.length + 1, 0);
-    head.writeUInt32LE(desc.length, 4);
-    head.writeUInt32LE(type, 8);
-    return Buffer.concat([head, nameBuf, descBuf]);
-  };
-  return Buffer.concat([
-    note('GNU', 3, Buffer.from(buildIdHex, 'hex')),
-    note('Linux', 0x100, Buffer.from(`${K}\0`, 'latin1')),
-    note('Xen', 0x12, Buffer.from([0, 0xfe, 0x78, 0x03, 0, 0, 0, 0])),
-  ]);
-}
 
 interface RootSpec {
   rpms: string[];
@@ -94,7 +72,7 @@ function prepareRoot(name: string, spec: RootSpec): string {
   const running = spec.running === undefined ? { buildId: BUILD_ID, release: K } : spec.running;
   if (running) {
     mkdirSync(join(root, 'sys/kernel'), { recursive: true });
-    writeFileSync(join(root, 'sys/kernel/notes'), kernelNotes(running.buildId));
+    writeFileSync(join(root, 'sys/kernel/notes'), kernelNotes(running.buildId, running.release));
     mkdirSync(join(root, 'proc/sys/kernel'), { recursive: true });
     writeFileSync(join(root, 'proc/sys/kernel/osrelease'), `${running.release}\n`);
   }

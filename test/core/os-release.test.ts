@@ -55,6 +55,10 @@ describe('parseOsRelease on real captures', () => {
     expect(parseOsRelease(fixture('debian-12'), '/etc/os-release')).toEqual({ id: 'debian', version: '12', name: 'Debian 12', codename: 'bookworm' });
   });
 
+  it('reads Ubuntu 24.04.1 (a public capture) as release 24.04 with its codename', () => {
+    expect(parseOsRelease(fixture('ubuntu-24.04'), '/etc/os-release')).toEqual({ id: 'ubuntu', version: '24.04', name: 'Ubuntu 24.04', codename: 'noble' });
+  });
+
   it('rejects Amazon Linux 2023 (amazonlinux:latest capture) without guessing from ID_LIKE="fedora"', () => {
     const amazon = [
       'NAME="Amazon Linux"',

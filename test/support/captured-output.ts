@@ -20,7 +20,7 @@ const STDOUT_MARK = '==== stdout ====\n';
 const STDERR_MARK = '==== stderr ====\n';
 
 /** Reads one capture: `# key: value` header lines, then the stdout and stderr sections. */
-export function readCaptured(kind: 'stap' | 'stap-prep', name: string): CapturedOutput {
+export function readCaptured(kind: 'stap' | 'stap-prep' | 'apt', name: string): CapturedOutput {
   const text = readFileSync(join(capturedDir, kind, `${name}.txt`), 'utf8');
   const o = text.indexOf(STDOUT_MARK);
   const e = text.indexOf(STDERR_MARK, o);
