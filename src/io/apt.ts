@@ -135,6 +135,27 @@ export function parsePrintUris(stdout: string): AptUri[] {
   return out;
 }
 
+export interface AptFetchFailure {
+  /** `http://ddebs.ubuntu.com/dists/noble/InRelease` */
+  url: string;
+  /** `Could not resolve 'ddebs.ubuntu.com'`, `404  Not Found [IP: ...]` */
+  reason: string;
+}
+
+/**
+ * The indexes `apt-get update` could not fetch: its `W: Failed to fetch URL  REASON` lines (or
+ * `E:` ones). apt exits 0 when a source is unreachable, warning only, and carries on with the
+ * lists it has (fixtures/captured/apt/ubuntu-update-ddebs-unreachable.txt, real Ubuntu 24.04).
+ */
+export function parseAptUpdateFailures(stderr: string): AptFetchFailure[] {
+  const out: AptFetchFailure[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^[WE]: Failed to fetch (\S+)\s+(.*)$/.exec(line.trim());
+    if (m) out.push({ url: m[1] as string, reason: (m[2] as string).trim() });
+  }
+  return out;
+}
+
 export interface AptSimulatedChange {
   name: string;
   version: string;
@@ -260,8 +281,10 @@ function lockOptions(waitSeconds: number): string[] {
 /** Non-interactive apt: no debconf questions, no config-file prompts. */
 const NONINTERACTIVE_ENV = { DEBIAN_FRONTEND: 'noninteractive' };
 
-export async function aptUpdate(exec: Exec, opts: { waitSeconds: number; timeoutMs?: number }): Promise<void> {
-  await exec(['apt-get', ...lockOptions(opts.waitSeconds), 'update'], { mutates: true, env: NONINTERACTIVE_ENV, timeoutMs: opts.timeoutMs ?? 600_000 });
+/** `apt-get update`; returns the indexes it could not fetch (it exits 0 for those: see parseAptUpdateFailures). */
+export async function aptUpdate(exec: Exec, opts: { waitSeconds: number; timeoutMs?: number }): Promise<AptFetchFailure[]> {
+  const r = await exec(['apt-get', ...lockOptions(opts.waitSeconds), 'update'], { mutates: true, env: NONINTERACTIVE_ENV, timeoutMs: opts.timeoutMs ?? 600_000 });
+  return parseAptUpdateFailures(r.stderr);
 }
 
 /**
