@@ -160,7 +160,8 @@ export function checkMirrorsDeb(f: DoctorFacts, t: DebDoctorTarget): Verdict {
   const build = debBuild(f, t);
   const problems: string[] = [];
   const offers: string[] = [];
-  let fix = `apt-get update${build ? `; older builds than apt's are on snapshot.debian.org` : ''}`;
+  const archive = t.os.id === 'ubuntu' ? 'Launchpad (launchpad.net/ubuntu/+source/linux)' : 'snapshot.debian.org';
+  let fix = `apt-get update${build ? `; builds that have left the archive are on ${archive}` : ''}`;
   for (const role of ['debuginfo', 'devel'] as const) {
     const names = namesOf(t, role);
     const known = f.apt.filter((a) => names.includes(a.name));

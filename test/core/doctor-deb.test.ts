@@ -165,7 +165,7 @@ describe('Debian and Ubuntu package checks', () => {
     expect(check(moved, 'mirrors')).toMatchObject({
       status: 'warn',
       detail: `apt offers linux-image-${R}-dbg only at 6.1.199-1, not build ${V}; apt offers linux-headers-${R} only at 6.1.199-1, not build ${V}`,
-      fix: 'apt-get update; older builds than apt\'s are on snapshot.debian.org',
+      fix: 'apt-get update; builds that have left the archive are on snapshot.debian.org',
     });
   });
 
