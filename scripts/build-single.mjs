@@ -107,8 +107,10 @@ const lazyBuiltins = {
 const defineSources = {
   // src/cli.ts: the version, else read from package.json.
   KDEBUGINFO_VERSION: () => pkg.version,
-  // src/io/bundle.ts: the installer template, else read from fixtures/bundle/install.sh.
+  // src/io/bundle.ts: the installer templates, else read from fixtures/bundle/install.sh (RPM)
+  // and fixtures/bundle/install-deb.sh (Debian/Ubuntu).
   KDEBUGINFO_INSTALL_SH: () => readFileSync(resolve(top, 'fixtures/bundle/install.sh'), 'utf8'),
+  KDEBUGINFO_INSTALL_DEB_SH: () => readFileSync(resolve(top, 'fixtures/bundle/install-deb.sh'), 'utf8'),
 };
 const declared = new Set();
 (function scan(dir) {

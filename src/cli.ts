@@ -243,18 +243,21 @@ Examples:
     });
 
   addFetchOptions(addMirrorOption(addTargetOptions(program.command('bundle'))))
-    .description('Make a self-contained FILE.tar.gz: the three RPMs, manifest.json and install.sh, for air-gapped hosts and CentOS 7.')
+    .description('Make a self-contained FILE.tar.gz: the kernel\'s packages (RPMs, or .debs on Debian/Ubuntu), manifest.json and install.sh, for air-gapped hosts and CentOS 7.')
     .requiredOption('-o, --output <file>', 'the bundle to write (FILE.tar.gz)')
+    .option('--dry-run', 'list what would go in; fetch and write nothing')
     .addHelpText(
       'after',
       `${targetHelp}
 
 On the target, with no Node needed:  tar xzf FILE.tar.gz && sh kdebuginfo-<R>/install.sh
 (install.sh checks the checksums, installs with dnf, yum or rpm, and runs the fork probe when
-stap is there; --root DIR, --nodeps, --no-probe, --check-only). Or: kdebuginfo install --from-bundle FILE.
+stap is there; --root DIR, --nodeps, --no-probe, --check-only). A Debian/Ubuntu bundle holds
+the .debs and installs them with apt-get (no --root). Or: kdebuginfo install --from-bundle FILE.
 
 Examples:
-  kdebuginfo bundle --kernel 3.10.0-1160.119.1.el7.x86_64 --os centos:7 -o k.tar.gz`,
+  kdebuginfo bundle --kernel 3.10.0-1160.119.1.el7.x86_64 --os centos:7 -o k.tar.gz
+  kdebuginfo bundle --kernel 6.1.0-56-cloud-amd64 -o k.tar.gz     (on a Debian 12 machine)`,
     )
     .action(async (o: CommonOpts & { cacheDir?: string; output: string; parallel?: string; idleTimeout?: string; retries?: string }, cmd: Command) => {
       wantsJson = Boolean(o.json);

@@ -70,6 +70,8 @@ import {
   type AptUri,
 } from '../io/apt.js';
 import { readHostFacts } from '../io/host.js';
+import { checkBundleKernel, type OpenedBundle } from '../io/bundle-read.js';
+import { debVersionOf } from '../io/bundle.js';
 import { installedKernelReleases } from '../io/rpm.js';
 import { onPath } from '../io/package-manager.js';
 import { promptConfirm } from '../io/prompt.js';
@@ -448,30 +450,9 @@ const LOCK_WAIT_SECONDS = 600;
  */
 export async function installDeb(ctx: Context, target: DebTarget, opts: InstallOptions, verifier?: DebVerifier): Promise<InstallResult> {
   const started = Date.now();
-  const root = opts.root ?? '/';
   const warnings: string[] = [];
-  const { kernel: k, os } = target;
-  if (root !== '/') {
-    throw new UsageError(`--root is not supported for ${os.name} targets: apt installs into the running system`, `run it inside the image instead: chroot ${root} kdebuginfo install --kernel ${k.uname}`);
-  }
-  if (opts.packageManager !== 'auto') {
-    throw new UsageError(`--package-manager ${opts.packageManager}: ${os.name} packages are installed with apt`);
-  }
-  if (!target.aptIsTarget) {
-    throw new UsageError(`this machine's apt does not serve ${os.name}: install runs on the target host`, 'plan or download here and install there');
-  }
-  if (!ctx.isRoot && !ctx.dryRun) {
-    throw new KdebuginfoError('installing packages on this host needs root', {
-      exitCode: ExitCode.needsRoot,
-      hint: 'run it with sudo, or use --dry-run to see what would change',
-    });
-  }
-  const ignored = (what: string) => {
-    warnings.push(`${what} is ignored on ${os.name}: apt checks the archive's signatures itself`);
-    ctx.ui.warn(warnings[warnings.length - 1] as string);
-  };
-  if (opts.noGpgcheck) ignored('--no-gpgcheck');
-  if (opts.gpgKeys.length > 0) ignored('--gpg-key');
+  const { kernel: k } = target;
+  checkDebInstallOptions(ctx, target, opts, warnings, { elsewhereHint: 'plan or download here and install there' });
   const waitSeconds = opts.wait ? LOCK_WAIT_SECONDS : 0;
 
   await ensureSystemtapDeb(ctx, opts, waitSeconds, warnings);
@@ -492,17 +473,7 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
     return v !== undefined && (x.version === null || v === x.version);
   };
   let present = presentIn(plan.installed);
-  const level = opts.verify ?? defaultDebVerifyLevel(target);
-  // Decided before anything changes, as in the RPM flow: a verification that cannot run is a
-  // usage error now, not a failure after the packages went in.
-  if (level === 'run' && !target.isRunning) {
-    throw new UsageError(`--verify run loads the probe into the running kernel, and ${k.uname} is not running here`, `use --verify compile (stap -p4 -r ${k.uname}) or --verify resolve`);
-  }
-  if (level === 'run' && !verifier) throw new UsageError('--verify run is not available in this build; use --verify compile, resolve or none');
-  const runVerification = async () => {
-    if (level === 'none' || ctx.dryRun) return null;
-    return { level, ...(await verifyDeb(ctx, target, level, verifier)) };
-  };
+  const runVerification = debVerification(ctx, target, opts, verifier);
   const report = (p: DebPlanResult, action: (x: DebPlanned) => PackageAction, planned: DebPlanned[]) =>
     p.packages.map((x, i) => ({ role: x.role, name: x.name, file: x.file, action: action(planned[i] as DebPlanned), size: planned[i]?.uri?.size ?? null }));
 
@@ -551,14 +522,12 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
   }
 
   const specs = missing.map((p) => `${p.name}=${p.version}`);
-  const [simulated, fetches] = await Promise.all([aptSimulateInstall(ctx.exec, specs), aptInstallUris(ctx.exec, specs)]);
+  const [{ alsoInstalled, extra }, fetches] = await Promise.all([
+    simulateAptInstall(ctx, specs, missing.map((p) => p.name), warnings),
+    aptInstallUris(ctx.exec, specs),
+  ]);
   // Everything apt will fetch (dependencies too), not only our two files.
   const total = fetches.reduce((n, u) => n + (u.size ?? 0), 0);
-  const ours = new Set(missing.map((p) => p.name));
-  const alsoInstalled = simulated.filter((c) => !ours.has(c.name) && c.previous === null).map((c) => c.name);
-  const alsoUpgraded = simulated.filter((c) => !ours.has(c.name) && c.previous !== null).map((c) => `${c.name} (${c.previous} -> ${c.version})`);
-  const extra = alsoInstalled.length > 0 ? `; apt also installs ${alsoInstalled.join(', ')}` : '';
-  if (alsoUpgraded.length > 0) warnings.push(`apt also upgrades ${alsoUpgraded.join(', ')} (dependencies of ${[...ours].join(', ')})`);
 
   if (ctx.dryRun) {
     return finish({
@@ -589,17 +558,24 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
   if (stillMissing.length > 0) {
     throw new KdebuginfoError(`apt-get finished but ${stillMissing.map((p) => `${p.name}=${p.version}`).join(', ')} is not installed`);
   }
-  const installed = {
-    ...base,
-    changed: true,
-    msg: `installed ${missing.length} package(s) for ${k.uname}${extra}`,
-    packages: report(plan.result, (p) => (missing.includes(p) ? 'installed' : 'present'), plan.planned),
-  };
+  return verifyInstalled(
+    {
+      ...base,
+      changed: true,
+      msg: `installed ${missing.length} package(s) for ${k.uname}${extra}`,
+      packages: report(plan.result, (p) => (missing.includes(p) ? 'installed' : 'present'), plan.planned),
+    },
+    runVerification,
+    started,
+  );
+}
+
+/** The packages went in: verify, and whatever goes wrong after, the report must say changed: true. */
+async function verifyInstalled(installed: Omit<InstallResult, 'verify' | 'durationMs'>, runVerification: () => Promise<InstallResult['verify']>, started: number): Promise<InstallResult> {
   let verify: InstallResult['verify'];
   try {
     verify = await runVerification();
   } catch (err) {
-    // The packages are in: whatever went wrong after, the report must say changed: true.
     const message = err instanceof Error ? err.message : String(err);
     throw new KdebuginfoError(`${installed.msg}, but verification could not run: ${message}`, {
       exitCode: err instanceof KdebuginfoError ? err.exitCode : ExitCode.failed,
@@ -608,6 +584,177 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
     });
   }
   return finish({ ...installed, verify, durationMs: Date.now() - started });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Install from a bundle
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `install --from-bundle` for a bundle of .debs (openBundle has checked every file's sha256):
+ * `apt-get install -y --no-install-recommends /tmp/.../a.deb ...` of the files not installed yet,
+ * which takes the same-build dependencies from the bundle itself and anything else (compiler,
+ * make) from the host's own sources. The same story and result as installDeb, with the versions
+ * named by the bundle instead of asked of apt. A package installed at the bundle's version is
+ * `present`, and so is a dependency installed at that version or a newer one: linux-kbuild-<series>
+ * is shared by every ABI of a series, and apt-get -y refuses a downgrade.
+ */
+export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts: InstallOptions, verifier?: DebVerifier): Promise<InstallResult> {
+  const started = Date.now();
+  const warnings: string[] = [];
+  const { manifest, files } = bundle;
+  checkBundleKernel(opts.kernel, manifest);
+  const uname = manifest.kernel.uname;
+  // The bundle names its kernel and release; whether this host's apt is that release's, is asked here.
+  const target = await debTargetFor(ctx, { kernel: uname, os: `${manifest.os.id}:${manifest.os.version}`, root: undefined });
+  if (target === undefined) throw new UsageError(`the bundle is for ${manifest.os.name}, which is not Debian or Ubuntu, yet holds .deb files`, 'make the bundle again with kdebuginfo bundle');
+  checkDebInstallOptions(ctx, target, opts, warnings, { elsewhereHint: `install this bundle on a ${target.os.name} host` });
+  const waitSeconds = opts.wait ? LOCK_WAIT_SECONDS : 0;
+
+  await ensureSystemtapDeb(ctx, opts, waitSeconds, warnings);
+  const runVerification = debVerification(ctx, target, opts, verifier);
+  const base = {
+    kernel: { ...manifest.kernel },
+    os: { ...manifest.os },
+    failed: false,
+    rc: 0,
+    warnings,
+  };
+  const present = await bundlePackagesPresent(ctx, files);
+  const missing = files.filter((f) => !present.has(f.name));
+  const report = (action: (f: OpenedBundle['files'][number]) => PackageAction) =>
+    files.map((f) => ({ role: f.role, name: f.name, file: f.file, action: action(f), size: f.size }));
+  const build = files[0] ? ` (build ${debVersionOf(files[0])})` : '';
+
+  if (missing.length === 0) {
+    return finish({
+      ...base,
+      changed: false,
+      msg: `all ${files.length} packages of the bundle for ${uname} are already installed${build}`,
+      packages: report(() => 'present'),
+      verify: await runVerification(),
+      durationMs: Date.now() - started,
+    });
+  }
+
+  const paths = missing.map((f) => f.path);
+  const { alsoInstalled, extra } = await simulateAptInstall(ctx, paths, missing.map((f) => f.name), warnings);
+  const action = (installed: PackageAction) => (f: OpenedBundle['files'][number]) => (missing.includes(f) ? installed : 'present');
+  if (ctx.dryRun) {
+    return finish({
+      ...base,
+      changed: true,
+      msg: `would install ${missing.length} package(s) for ${uname} from the bundle with apt${extra}`,
+      packages: report(action('would-install')),
+      verify: null,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  if (ctx.isInteractive && !opts.yes) {
+    const list = missing.map((f) => `  ${f.file} (${formatBytes(f.size)})`).join('\n');
+    ctx.ui.info(`To install for ${uname}:\n${list}${alsoInstalled.length > 0 ? `\n  and from this host's apt sources: ${alsoInstalled.join(', ')}` : ''}`);
+    if (!(await promptConfirm(ctx, `Install ${missing.length} package(s) from the bundle with apt?`))) {
+      throw new KdebuginfoError('cancelled: nothing was installed', { exitCode: ExitCode.failed });
+    }
+  }
+  for (const w of warnings.filter((x) => x.startsWith('apt also upgrades'))) ctx.ui.warn(w);
+  ctx.ui.info(`installing ${missing.map((f) => f.file).join(' ')} from the bundle with apt-get`);
+  await aptInstall(ctx.exec, paths, { waitSeconds });
+
+  const now = await bundlePackagesPresent(ctx, files);
+  const stillMissing = missing.filter((f) => !now.has(f.name));
+  if (stillMissing.length > 0) {
+    throw new KdebuginfoError(`apt-get finished but ${stillMissing.map((f) => `${f.name}=${debVersionOf(f)}`).join(', ')} is not installed`);
+  }
+  return verifyInstalled(
+    { ...base, changed: true, msg: `installed ${missing.length} package(s) for ${uname} from the bundle${extra}`, packages: report(action('installed')) },
+    runVerification,
+    started,
+  );
+}
+
+/** Names of the bundle's packages dpkg has at the bundle's version (a dependency: at it or newer). */
+async function bundlePackagesPresent(ctx: Context, files: OpenedBundle['files']): Promise<Set<string>> {
+  const installed = await dpkgInstalled(ctx.exec, files.map((f) => f.name));
+  const out = new Set<string>();
+  for (const f of files) {
+    const have = installed.get(f.name);
+    if (have === undefined) continue;
+    const want = debVersionOf(f);
+    if (have === want || (f.dependencyOf !== undefined && (await isDebVersionAtLeast(ctx, have, want)))) out.add(f.name);
+  }
+  return out;
+}
+
+/** `dpkg --compare-versions A ge B`: Debian's own ordering (epochs, `~`), exit 0 yes, 1 no. */
+async function isDebVersionAtLeast(ctx: Context, a: string, b: string): Promise<boolean> {
+  const r = await ctx.exec(['dpkg', '--compare-versions', a, 'ge', b], { allowFailure: true });
+  if (r.exitCode > 1) throw new KdebuginfoError(`dpkg --compare-versions ${a} ge ${b} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return r.exitCode === 0;
+}
+
+/**
+ * What every apt install refuses or ignores, before anything changes: --root (apt installs into
+ * the running system), another --package-manager, a host whose apt is not the target's, a
+ * non-root user without --dry-run; --no-gpgcheck and --gpg-key are warnings.
+ */
+function checkDebInstallOptions(ctx: Context, target: DebTarget, opts: InstallOptions, warnings: string[], how: { elsewhereHint: string }): void {
+  const root = opts.root ?? '/';
+  const { kernel: k, os } = target;
+  if (root !== '/') {
+    throw new UsageError(`--root is not supported for ${os.name} targets: apt installs into the running system`, `run it inside the image instead: chroot ${root} kdebuginfo install --kernel ${k.uname}`);
+  }
+  if (opts.packageManager !== 'auto') {
+    throw new UsageError(`--package-manager ${opts.packageManager}: ${os.name} packages are installed with apt`);
+  }
+  if (!target.aptIsTarget) {
+    throw new UsageError(`this machine's apt does not serve ${os.name}: install runs on the target host`, how.elsewhereHint);
+  }
+  if (!ctx.isRoot && !ctx.dryRun) {
+    throw new KdebuginfoError('installing packages on this host needs root', {
+      exitCode: ExitCode.needsRoot,
+      hint: 'run it with sudo, or use --dry-run to see what would change',
+    });
+  }
+  const ignored = (what: string) => {
+    warnings.push(`${what} is ignored on ${os.name}: apt checks the archive's signatures itself`);
+    ctx.ui.warn(warnings[warnings.length - 1] as string);
+  };
+  if (opts.noGpgcheck) ignored('--no-gpgcheck');
+  if (opts.gpgKeys.length > 0) ignored('--gpg-key');
+}
+
+/**
+ * The verification an install ends with, decided before anything changes, as in the RPM flow: a
+ * level that cannot run is a usage error now, not a failure after the packages went in. The
+ * returned function runs it (null for `none` and under --dry-run).
+ */
+function debVerification(ctx: Context, target: DebTarget, opts: InstallOptions, verifier: DebVerifier | undefined): () => Promise<InstallResult['verify']> {
+  const uname = target.kernel.uname;
+  const level = opts.verify ?? defaultDebVerifyLevel(target);
+  if (level === 'run' && !target.isRunning) {
+    throw new UsageError(`--verify run loads the probe into the running kernel, and ${uname} is not running here`, `use --verify compile (stap -p4 -r ${uname}) or --verify resolve`);
+  }
+  if (level === 'run' && !verifier) throw new UsageError('--verify run is not available in this build; use --verify compile, resolve or none');
+  return async () => {
+    if (level === 'none' || ctx.dryRun) return null;
+    return { level, ...(await verifyDeb(ctx, target, level, verifier)) };
+  };
+}
+
+/**
+ * `apt-get install -s` of what is about to be installed (NAME=VERSION specs or .deb paths): which
+ * other packages apt would install (for the message) and upgrade (a warning: the host changes
+ * beyond our packages). A simulation: nothing changes, so it runs under --dry-run too.
+ */
+async function simulateAptInstall(ctx: Context, specs: readonly string[], ours: readonly string[], warnings: string[]): Promise<{ alsoInstalled: string[]; extra: string }> {
+  const simulated = await aptSimulateInstall(ctx.exec, specs);
+  const isOurs = new Set(ours);
+  const alsoInstalled = simulated.filter((c) => !isOurs.has(c.name) && c.previous === null).map((c) => c.name);
+  const alsoUpgraded = simulated.filter((c) => !isOurs.has(c.name) && c.previous !== null).map((c) => `${c.name} (${c.previous} -> ${c.version})`);
+  if (alsoUpgraded.length > 0) warnings.push(`apt also upgrades ${alsoUpgraded.join(', ')} (dependencies of ${[...isOurs].join(', ')})`);
+  return { alsoInstalled, extra: alsoInstalled.length > 0 ? `; apt also installs ${alsoInstalled.join(', ')}` : '' };
 }
 
 /** A failed verification is exit 5 with the whole result, as in the RPM flow. */
@@ -790,13 +937,29 @@ function kernelSymbolOf(gccLine: string): string | undefined {
  * `dir` whose sha256 matches apt's is not fetched again. Under --dry-run nothing is fetched.
  */
 export async function downloadDeb(ctx: Context, target: DebTarget, dir: string, opts: { rewrites?: readonly MirrorRewrite[] } = {}): Promise<DebDownloadResult> {
+  return (await downloadDebForBundle(ctx, target, dir, opts)).download;
+}
+
+/**
+ * downloadDeb, also saying why each same-build dependency is there: `dependencyOf` maps its
+ * package name to the package that depends on it (the headers). A bundle's install.sh and
+ * `install --from-bundle` leave such a package alone when the host already has it at that version
+ * or a newer one (linux-kbuild-<series> is shared by every ABI of a series).
+ */
+export async function downloadDebForBundle(
+  ctx: Context,
+  target: DebTarget,
+  dir: string,
+  opts: { rewrites?: readonly MirrorRewrite[] } = {},
+): Promise<{ download: DebDownloadResult; dependencyOf: ReadonlyMap<string, string> }> {
   const dest = resolvePath(ctx.cwd, dir);
   const plan = await buildDebPlan(ctx, target, opts.rewrites ?? []);
   const missing = plan.planned.filter((p) => p.uri === undefined);
   if (missing.length > 0) throw await notFound(ctx, target, plan, missing, false);
   const resolved = resolvedResult(plan);
   const version = plan.planned[0]?.version as string;
-  const deps = await sameBuildDependencies(ctx, plan.planned.find((p) => p.role === 'devel') as DebPlanned, version);
+  const devel = plan.planned.find((p) => p.role === 'devel') as DebPlanned;
+  const deps = await sameBuildDependencies(ctx, devel, version);
   const items: Array<{ role: DebPackageRole; name: string; version: string; uri: AptUri }> = [
     ...plan.planned.map((p) => ({ role: p.role, name: p.name, version, uri: p.uri as AptUri })),
     ...deps.map((d) => ({ role: 'devel' as const, ...d })),
@@ -827,7 +990,7 @@ export async function downloadDeb(ctx: Context, target: DebTarget, dir: string, 
       Object.assign(p, { path, sha256: sum, fetchedBytes: p.size ?? 0 });
     }
   }
-  return {
+  const download: DebDownloadResult = {
     kernel: resolved.kernel,
     os: resolved.os,
     notes: resolved.notes,
@@ -837,6 +1000,7 @@ export async function downloadDeb(ctx: Context, target: DebTarget, dir: string, 
     packages: out,
     fetchedBytes: out.reduce((n, p) => n + p.fetchedBytes, 0),
   };
+  return { download, dependencyOf: new Map(deps.map((d) => [d.name, devel.name])) };
 }
 
 function downloadedPackage(

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { debTargetFor, installDeb } from './deb-flow.js';
+import { debTargetFor, installDeb, installDebBundle, type DebVerifier } from './deb-flow.js';
 import type { KernelRelease, OsInfo } from '../core/types.js';
 import { buildPlan, installedKernels, type PlanOptions } from './plan.js';
 import type { PlannedPackage, ResolvedPackage } from '../core/resolver.js';
@@ -13,7 +13,8 @@ import { acquireLock } from '../io/lock.js';
 import { checkSignatures, queryInstalled, trustedKeyFiles } from '../io/rpm.js';
 import { findPackageManager, installFiles, onPath, type PackageManagerName } from '../io/package-manager.js';
 import { runStapPrep } from '../io/stap-prep.js';
-import { openBundle, type OpenedBundle } from '../io/bundle-read.js';
+import { checkBundleKernel, openBundle, type OpenedBundle } from '../io/bundle-read.js';
+import { packagingOf } from '../io/bundle.js';
 import { compareWithPlan } from '../core/stap-prep.js';
 import { promptConfirm, promptSelect } from '../io/prompt.js';
 import { readHostFacts } from '../io/host.js';
@@ -63,15 +64,20 @@ export type Verifier = (ctx: Context, args: { kernel: Pick<KernelRelease, 'uname
  */
 export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: Verifier): Promise<InstallResult> {
   // Debian/Ubuntu: apt installs; the verifier (only the release is passed) serves --verify run.
-  // A bundle holds RPMs and names its kernel: --from-bundle stays on the RPM flow.
-  const deb = opts.fromBundle ? undefined : await debTargetFor(ctx, opts);
-  if (deb) return installDeb(ctx, deb, opts, verifier && ((c, a) => verifier(c, { kernel: { uname: a.uname }, level: a.level, root: a.root })));
+  const debVerifier: DebVerifier | undefined = verifier && ((c, a) => verifier(c, { kernel: { uname: a.uname }, level: a.level, root: a.root }));
+  // A bundle names its kernel and what its packages are: RPMs stay on the RPM flow, .debs go to apt.
   const bundle = opts.fromBundle ? await openBundle(opts.fromBundle) : undefined;
-  try {
-    return await installFlow(ctx, opts, verifier, bundle);
-  } finally {
-    await bundle?.close();
+  if (bundle) {
+    try {
+      if (packagingOf(bundle.manifest) === 'deb') return await installDebBundle(ctx, bundle, opts, debVerifier);
+      return await installFlow(ctx, opts, verifier, bundle);
+    } finally {
+      await bundle.close();
+    }
   }
+  const deb = await debTargetFor(ctx, opts);
+  if (deb) return installDeb(ctx, deb, opts, debVerifier);
+  return installFlow(ctx, opts, verifier, undefined);
 }
 
 async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifier | undefined, bundle: OpenedBundle | undefined): Promise<InstallResult> {
@@ -81,9 +87,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
   if (bundle) {
     // The bundle was made for one kernel and OS: they come from its manifest.
     const made = bundle.manifest.kernel.uname;
-    if (opts.kernel !== undefined && opts.kernel !== made) {
-      throw new UsageError(`--kernel ${opts.kernel} does not match the bundle, which was made for ${made}`);
-    }
+    checkBundleKernel(opts.kernel, bundle.manifest);
     opts = { ...opts, kernel: made, os: opts.os ?? `${bundle.manifest.os.id}:${bundle.manifest.os.version}` };
   }
   const kernelArg = await chooseKernel(ctx, opts, root);

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BundleManifest } from './bundle.js';
+import { packagingOf, type BundleManifest } from './bundle.js';
 import { isSafeFileName } from '../core/listing.js';
 import { KdebuginfoError, UsageError } from '../errors.js';
 
@@ -45,9 +45,14 @@ export async function openBundle(file: string): Promise<OpenedBundle> {
     if (manifest.format !== 1 || !manifest.kernel?.uname || !manifest.os?.id || !Array.isArray(manifest.packages)) {
       throw new UsageError(`--from-bundle ${file}: manifest.json is not a kdebuginfo bundle manifest of format 1`);
     }
+    if (manifest.packaging !== undefined && manifest.packaging !== 'rpm' && manifest.packaging !== 'deb') {
+      throw new UsageError(`--from-bundle ${file}: manifest.json says its packages are ${JSON.stringify(manifest.packaging)}, which this kdebuginfo cannot install`, 'a newer kdebuginfo may know it');
+    }
+    // apt-get install takes an argument for a file only when it looks like one (`*.deb`).
+    const looksInstallable = packagingOf(manifest) === 'deb' ? (f: string) => /\.d?deb$/.test(f) : () => true;
     const files: OpenedBundle['files'] = [];
     for (const p of manifest.packages) {
-      if (!isSafeFileName(p.file) || !/^[0-9a-f]{64}$/.test(p.sha256)) {
+      if (!isSafeFileName(p.file) || !looksInstallable(p.file) || !/^[0-9a-f]{64}$/.test(p.sha256)) {
         throw new UsageError(`--from-bundle ${file}: manifest.json lists an unsafe file name or checksum (${JSON.stringify(p.file)})`);
       }
       const path = join(top, p.file);
@@ -75,4 +80,12 @@ function sha256File(path: string): Promise<string> {
       .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });
+}
+
+/** --kernel, when given, must be the kernel the bundle was made for: exit 2 otherwise. */
+export function checkBundleKernel(kernelArg: string | undefined, manifest: Pick<BundleManifest, 'kernel'>): void {
+  const made = manifest.kernel.uname;
+  if (kernelArg !== undefined && kernelArg !== made) {
+    throw new UsageError(`--kernel ${kernelArg} does not match the bundle, which was made for ${made}`);
+  }
 }

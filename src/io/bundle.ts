@@ -8,22 +8,57 @@ import { KdebuginfoError } from '../errors.js';
 /**
  * A bundle is `<name>.tar.gz` holding one directory, `kdebuginfo-<uname -r>/` (so extracting it
  * never scatters files into the current directory), with:
- *   - the three RPMs,
+ *   - the packages: the three RPMs, or for a Debian/Ubuntu kernel the debug and headers .debs
+ *     plus the headers' same-build dependencies,
  *   - manifest.json (BundleManifest below: what `install --from-bundle` reads),
- *   - install.sh, the POSIX sh installer from fixtures/bundle/install.sh with this bundle's
- *     kernel, packages, checksums and probe filled in.
+ *   - install.sh, the POSIX sh installer from fixtures/bundle/install.sh (RPM) or
+ *     fixtures/bundle/install-deb.sh (apt) with this bundle's kernel, packages, checksums and
+ *     probe filled in.
  */
 export interface BundleManifest {
-  /** Bumped when a field changes meaning. */
+  /**
+   * Bumped when a field changes meaning. `packaging` is an addition, not a change: a reader that
+   * predates it takes a Debian bundle for an RPM one and stops at planning (`--os debian:12` is
+   * no RPM distribution) before anything is installed.
+   */
   format: 1;
+  /** What the packages are and what installs them: RPMs (dnf, yum, rpm) or .debs (apt). Absent in bundles made before it existed: rpm. */
+  packaging?: BundlePackaging;
   tool: { name: 'kdebuginfo'; version: string };
   /** ISO 8601, UTC. */
   created: string;
   kernel: { uname: string; version: string; release: string; arch: string; flavor: string };
   os: { id: string; version: string; name: string };
-  packages: Array<{ role: PackageRole; name: string; version: string; release: string; arch: string; file: string; size: number; sha256: string }>;
+  /**
+   * For .debs, `version` and `release` are the Debian upstream version and revision (`6.1.192`,
+   * `2`: kernel packages carry no epoch), and `dependencyOf` marks a package that is there only
+   * because the named one depends on it (linux-headers-<abi>-common, linux-kbuild-<series>, ...).
+   */
+  packages: Array<{
+    role: PackageRole;
+    name: string;
+    version: string;
+    release: string;
+    arch: string;
+    file: string;
+    size: number;
+    sha256: string;
+    dependencyOf?: string;
+  }>;
   /** The installer's file name inside the bundle directory. */
   installer: 'install.sh';
+}
+
+export type BundlePackaging = 'rpm' | 'deb';
+
+/** The manifest's packaging, old bundles (no field) being RPM ones. */
+export function packagingOf(manifest: Pick<BundleManifest, 'packaging'>): BundlePackaging {
+  return manifest.packaging ?? 'rpm';
+}
+
+/** A .deb's full version from a manifest entry (`6.1.192` + `2` -> `6.1.192-2`; a native package has no revision). */
+export function debVersionOf(p: Pick<BundleManifest['packages'][number], 'version' | 'release'>): string {
+  return p.release === '' ? p.version : `${p.version}-${p.release}`;
 }
 
 /**
@@ -47,11 +82,22 @@ probe timer.s(60) {
 
 /** Set by the single-file build (esbuild --define) to the text of fixtures/bundle/install.sh. */
 declare const KDEBUGINFO_INSTALL_SH: string | undefined;
+/** Likewise, fixtures/bundle/install-deb.sh. */
+declare const KDEBUGINFO_INSTALL_DEB_SH: string | undefined;
 
-/** The installer template: inlined in the single-file build, else read beside the package. */
-export async function installScriptTemplate(): Promise<string> {
-  if (typeof KDEBUGINFO_INSTALL_SH === 'string') return KDEBUGINFO_INSTALL_SH;
+/**
+ * The installer template for this packaging: inlined in the single-file build, else read beside
+ * the package. Two templates, not one with a branch: their flags differ (an RPM bundle installs
+ * into an image root with --root and can skip dependencies with --nodeps; apt can do neither), and
+ * each script's --help is cut from its own header comment.
+ */
+export async function installScriptTemplate(packaging: BundlePackaging = 'rpm'): Promise<string> {
   // src/io/bundle.ts and dist/io/bundle.js are both two levels below the package root.
+  if (packaging === 'deb') {
+    if (typeof KDEBUGINFO_INSTALL_DEB_SH === 'string') return KDEBUGINFO_INSTALL_DEB_SH;
+    return readFile(new URL('../../fixtures/bundle/install-deb.sh', import.meta.url), 'utf8');
+  }
+  if (typeof KDEBUGINFO_INSTALL_SH === 'string') return KDEBUGINFO_INSTALL_SH;
   return readFile(new URL('../../fixtures/bundle/install.sh', import.meta.url), 'utf8');
 }
 
@@ -65,12 +111,17 @@ export function renderInstallScript(template: string, manifest: BundleManifest, 
     if (!re.test(v)) throw new KdebuginfoError(`cannot put ${what} "${v}" into install.sh`);
     return v;
   };
+  // One line per package. RPM: sha256, file, name-version-release.arch (what rpm -q takes). deb:
+  // sha256, file, name, version, and `main` or `dependency` (a dependency already installed at a
+  // newer version is left alone: apt-get -y would refuse the downgrade).
   const packages = manifest.packages
     .map((p) =>
       [
         check('a sha256', p.sha256, HEX),
         check('a file name', p.file, SAFE_WORD),
-        check('a package name', `${p.name}-${p.version}-${p.release}.${p.arch}`, SAFE_WORD),
+        ...(packagingOf(manifest) === 'deb'
+          ? [check('a package name', p.name, SAFE_WORD), check('a version', debVersionOf(p), SAFE_WORD), p.dependencyOf === undefined ? 'main' : 'dependency']
+          : [check('a package name', `${p.name}-${p.version}-${p.release}.${p.arch}`, SAFE_WORD)]),
       ].join(' '),
     )
     .join('\n');
@@ -107,8 +158,8 @@ export interface WrittenBundle {
 }
 
 /**
- * Write the .tar.gz: staged as symlinks to the cached RPMs (no copy), packed with the tar package
- * following them, gzip level 1 (the RPM payloads are already xz/zstd-compressed: higher levels
+ * Write the .tar.gz: staged as symlinks to the cached packages (no copy), packed with the tar package
+ * following them, gzip level 1 (RPM and .deb payloads are already xz/zstd-compressed: higher levels
  * cost time and gain nothing), into a temp file beside `output` that is renamed into place only
  * once complete, so an interrupted run never leaves a truncated bundle under the real name.
  */

@@ -26,7 +26,7 @@ function newestMtime(path: string): number {
 
 /** Build dist/kdebuginfo.mjs when it is missing or older than anything it is built from. */
 function ensureBundle(): void {
-  const inputs = ['src', 'package.json', 'package-lock.json', 'scripts/build-single.mjs', 'fixtures/bundle/install.sh']
+  const inputs = ['src', 'package.json', 'package-lock.json', 'scripts/build-single.mjs', 'fixtures/bundle/install.sh', 'fixtures/bundle/install-deb.sh']
     .map((p) => join(top, p))
     .filter((p) => existsSync(p));
   const isFresh = existsSync(bundlePath) && statSync(bundlePath).mtimeMs >= Math.max(...inputs.map(newestMtime));
