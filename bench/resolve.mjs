@@ -118,7 +118,7 @@ const ours = (url, heapMiB) => [
    import { createMirrorClient } from '${top}dist/io/mirror-client.js';
    import { createHttpClient } from '${top}dist/io/http.js';
    const spec = ${JSON.stringify({ role: 'debuginfo', ...TARGET, file: `${TARGET.name}-${TARGET.version}-${TARGET.release}.${TARGET.arch}.rpm` })};
-   const http = await createHttpClient({ userAgent: 'kdebuginfo-bench' });
+   const http = await createHttpClient({ userAgent: 'kdebuginfo-bench', env: {} });
    const r = await resolvePackages([{ ...spec, candidates: [], locations: [{ repo: '${url}/', packages: '', label: 'bench', repodata: true }] }], createMirrorClient(http));
    if (r.packages.length !== 1) { console.error(JSON.stringify(r.attempts)); process.exit(1); }
    console.log(r.packages[0].url);`,

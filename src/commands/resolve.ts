@@ -25,7 +25,7 @@ export async function resolveOrThrow(
   detail: object = {},
 ): Promise<ResolvedPackage[]> {
   assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent });
+  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug });
   const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
   if (resolution.missing.length > 0) {
     throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {

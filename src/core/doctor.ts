@@ -612,7 +612,7 @@ function checkMirrors(f: DoctorFacts): Verdict {
   if (bad.length === 0) return pass(`first location of each package answers: ${f.mirrors.map((m) => new URL(m.url).host).filter((h, i, a) => a.indexOf(h) === i).join(', ')}`);
   return warn(
     bad.map((m) => `${m.file}: ${m.url}: ${m.reason ?? 'failed'}`).join('; '),
-    'only the first location of each package is tried here; `kdebuginfo resolve` tries them all. Behind a proxy, name your mirror with --mirror FROM=TO',
+    'only the first location of each package is tried here; `kdebuginfo resolve` tries them all. Check HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or name a reachable mirror with --mirror FROM=TO',
   );
 }
 

@@ -177,7 +177,7 @@ export async function gatherDoctorFacts(ctx: Context, o: GatherOptions): Promise
     live ? detectContainer(root) : Promise.resolve({ kind: undefined, evidence: [] }),
     live ? readStapCache(cacheDir, root, system.running.release ?? R) : Promise.resolve({ dir: cacheDir, exists: false, modules: [], kernelTimeMs: undefined }),
     o.groups ? Promise.resolve(o.groups) : readGroupNames(),
-    o.offline || !target || deb ? Promise.resolve(undefined) : probeMirrors(o.planned, o.userAgent, ctx.ui.debug),
+    o.offline || !target || deb ? Promise.resolve(undefined) : probeMirrors(o.planned, o.userAgent, ctx.env, ctx.ui.debug),
   ]);
 
   // Under --root, stap's version comes from the root's package database (its stap cannot be run here).
@@ -547,17 +547,35 @@ async function measureDisk(claims: Array<{ purpose: DiskPurpose; path: string }>
   return out;
 }
 
-/** HEAD (or a one-byte GET where HEAD is refused) of the first candidate of each package. */
-async function probeMirrors(planned: readonly PlannedPackage[], userAgent: string, debug: (line: string) => void): Promise<MirrorProbe[]> {
+/**
+ * HEAD (or a one-byte GET where HEAD is refused) of the first candidate of each package, through
+ * the proxy `env` names for it. A proxy that cannot be used is that probe's reason, naming it.
+ */
+async function probeMirrors(
+  planned: readonly PlannedPackage[],
+  userAgent: string,
+  env: Record<string, string | undefined>,
+  debug: (line: string) => void,
+): Promise<MirrorProbe[]> {
   const withUrl = planned.filter((p) => p.candidates[0] !== undefined);
   if (withUrl.length === 0) return [];
-  const [{ createHttpClient }, { createMirrorClient }] = await Promise.all([import('./http.js'), import('./mirror-client.js')]);
-  const http = await createHttpClient({ userAgent, connectTimeoutMs: 5_000, idleTimeoutMs: 10_000, retries: 0 });
+  const [{ createHttpClient }, { createMirrorClient }, { ProxyUnreachableError }] = await Promise.all([
+    import('./http.js'),
+    import('./mirror-client.js'),
+    import('./proxy.js'),
+  ]);
+  const http = await createHttpClient({ userAgent, env, debug, connectTimeoutMs: 5_000, idleTimeoutMs: 10_000, retries: 0 });
   const client = createMirrorClient(http, debug);
   return Promise.all(
     withUrl.map(async (p) => {
       const url = p.candidates[0] as string;
-      const r = await client.probe(url);
+      let r;
+      try {
+        r = await client.probe(url);
+      } catch (err) {
+        if (!(err instanceof ProxyUnreachableError)) throw err;
+        r = { ok: false as const, reason: err.reason };
+      }
       return { role: p.role, file: p.file, url, ok: r.ok, reason: r.ok ? undefined : r.reason };
     }),
   );

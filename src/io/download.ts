@@ -4,11 +4,10 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agents, Got, RequestFunction } from 'got';
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { Got } from 'got';
 import type { Exec } from './exec.js';
 import { createHttpClient } from './http.js';
+import { proxyFailureOf } from './proxy.js';
 import { assertFreeSpace, ensureDir, type SpaceNeed } from './cache.js';
 import { silentProgress, type Progress } from './progress.js';
 import type { PackageRole } from '../core/types.js';
@@ -154,7 +153,6 @@ interface Settings {
   maxRetryAfterMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
-  agentFor: (url: string) => Promise<ProxyOptions | undefined>;
   debug: (line: string) => void;
 }
 
@@ -185,7 +183,7 @@ export async function downloadVerified(items: readonly DownloadItem[], options: 
   const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
   const settings: Settings = {
-    http: await createHttpClient({ userAgent: options.userAgent, connectTimeoutMs, idleTimeoutMs, retries: 0 }),
+    http: await createHttpClient({ userAgent: options.userAgent, env: options.env ?? {}, debug, connectTimeoutMs, idleTimeoutMs, retries: 0 }),
     exec: options.exec,
     progress,
     signal: options.signal,
@@ -195,7 +193,6 @@ export async function downloadVerified(items: readonly DownloadItem[], options: 
     maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
     connectTimeoutMs,
     idleTimeoutMs,
-    agentFor: createProxyAgents(options.env ?? {}, debug),
     debug,
   };
   const jobs: Job[] = items.map((item) => ({ item, paths: pathsFor(options.cacheDir, item.file), algo: algorithmOf(item, progress) }));
@@ -458,8 +455,10 @@ async function fetchFromUrl(job: Job, url: string, s: Settings, sink: SinkThread
   }
 }
 
-/** Why a transfer broke off: the socket's reason, not the status its headers had. */
+/** Why a transfer broke off: the socket's reason (or the proxy's, naming it), not the status its headers had. */
 function describeTransferError(err: unknown): string {
+  const proxy = proxyFailureOf(err);
+  if (proxy) return proxy.text;
   const e = err as { name?: string; code?: string; message?: string };
   if (e.name === 'TimeoutError') return 'timed out';
   return e.code ?? e.message ?? String(err);
@@ -570,14 +569,13 @@ async function attemptOnce(job: Job, url: string, s: Settings, sink: SinkThread,
   }
   s.debug(`GET ${url}${headers.range ? ` (${headers.range}${headers['if-range'] ? `, If-Range ${headers['if-range']}` : ''})` : ''}`);
 
-  const viaProxy = await s.agentFor(url);
+  // The client routes it through the proxy the environment names for this URL (src/io/http.ts).
   const req = s.http.stream(url, {
     headers,
     decompress: false,
     throwHttpErrors: false,
     retry: { limit: 0 },
     timeout: { connect: s.connectTimeoutMs, socket: s.idleTimeoutMs },
-    ...viaProxy,
     ...(s.signal ? { signal: s.signal } : {}),
   });
   // Remember the network's error; the listener also keeps an error emitted while nobody else
@@ -955,108 +953,6 @@ class PartWriter {
   abandon(): void {
     void this.finish().catch(() => undefined);
   }
-}
-
-/**
- * Proxies from the environment, as curl reads them: `https_proxy`/`HTTPS_PROXY` for https URLs,
- * `http_proxy`/`HTTP_PROXY` for http URLs, and `no_proxy`/`NO_PROXY` (comma or space separated
- * host names, `.domain` or `*.domain` suffixes, `host:port`, `[v6]`, or `*`) to bypass them. The
- * proxy itself may be http:// or https://. hpagent is loaded only when a proxy is set.
- */
-export function proxyFor(url: string, env: Record<string, string | undefined>): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v.trim() !== '');
-  const proxy = u.protocol === 'https:' ? pick('https_proxy', 'HTTPS_PROXY') : u.protocol === 'http:' ? pick('http_proxy', 'HTTP_PROXY') : undefined;
-  if (!proxy) return undefined;
-  const noProxy = pick('no_proxy', 'NO_PROXY') ?? '';
-  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-  if (bypassesProxy(u.hostname, port, noProxy)) return undefined;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
-}
-
-export function bypassesProxy(hostname: string, port: string, noProxy: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    const entry = raw.trim().toLowerCase();
-    if (!entry) continue;
-    if (entry === '*') return true;
-    let name = entry;
-    let entryPort: string | undefined;
-    if (entry.startsWith('[')) {
-      // [v6] or [v6]:port
-      const end = entry.indexOf(']');
-      name = entry.slice(1, end < 0 ? undefined : end);
-      const rest = end < 0 ? '' : entry.slice(end + 1);
-      if (rest.startsWith(':')) entryPort = rest.slice(1);
-    } else if (entry.split(':').length === 2) {
-      // host:port (a bare IPv6 address has several colons and no port)
-      [name, entryPort] = entry.split(':') as [string, string];
-    }
-    if (entryPort && entryPort !== port) continue;
-    const suffix = name.replace(/^\*?\./, '');
-    if (host === suffix || host.endsWith(`.${suffix}`)) return true;
-  }
-  return false;
-}
-
-/** Per-request got options that send a request through the proxy the environment names. */
-type ProxyOptions = { agent: Agents } | { request: RequestFunction };
-
-function createProxyAgents(env: Record<string, string | undefined>, debug: (line: string) => void) {
-  const agents = new Map<string, Agents>();
-  return async (url: string): Promise<ProxyOptions | undefined> => {
-    const proxy = proxyFor(url, env);
-    if (!proxy) return undefined;
-    const shown = proxy.replace(/\/\/[^@/]*@/, '//***@'); // never print the proxy's credentials
-    if (url.startsWith('http:')) {
-      debug(`via proxy ${shown} (absolute-form)`);
-      return { request: absoluteFormRequest(new URL(proxy)) };
-    }
-    let agent = agents.get(proxy);
-    if (!agent) {
-      const { HttpsProxyAgent } = await import('hpagent');
-      agent = { https: new HttpsProxyAgent({ proxy, keepAlive: true, keepAliveMsecs: 1000, maxSockets: 16, maxFreeSockets: 4 }) };
-      agents.set(proxy, agent);
-    }
-    debug(`via proxy ${shown} (CONNECT)`);
-    return { agent };
-  };
-}
-
-/**
- * An http:// URL through a proxy the way curl sends it: `GET http://host/path` to the proxy
- * (RFC 9112 §3.2.2 absolute-form). hpagent's HttpProxyAgent would tunnel with CONNECT instead,
- * which Squid's default configuration refuses for ports other than 443.
- */
-function absoluteFormRequest(proxy: URL): RequestFunction {
-  return (url, options, callback) => {
-    // got always passes headers as an object (never the raw-array form).
-    const headers: OutgoingHttpHeaders = { ...(options.headers as OutgoingHttpHeaders | undefined), host: url.host };
-    if (proxy.username || proxy.password) {
-      const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-      headers['proxy-authorization'] = `Basic ${Buffer.from(cred).toString('base64')}`;
-    }
-    const { agent: _agent, ...rest } = options;
-    const viaTls = proxy.protocol === 'https:';
-    const req = (viaTls ? httpsRequest : httpRequest)(
-      {
-        ...rest,
-        protocol: proxy.protocol,
-        hostname: proxy.hostname.replace(/^\[|\]$/g, ''),
-        port: proxy.port || (viaTls ? 443 : 80),
-        path: url.href,
-        headers,
-        setHost: false,
-      },
-      callback,
-    );
-    return req;
-  };
 }
 
 /** What the cache holds for each item, without fetching or removing anything (--dry-run). */

@@ -5,8 +5,14 @@ import type { Found, RepoAccess } from '../core/resolver.js';
 import { parseRepomd, PrimaryScanner, type PrimaryEntry } from '../core/repodata.js';
 import { parseListing, safeRepoUrl } from '../core/listing.js';
 import { describeHttpError, httpStatusOf } from './http.js';
+import { proxyFailureOf, ProxyUnreachableError } from './proxy.js';
 
-/** RepoAccess over HTTP: repomd.xml -> primary.xml.gz streamed, listings, HEAD probes. */
+/**
+ * RepoAccess over HTTP: repomd.xml -> primary.xml.gz streamed, listings, HEAD probes. A failed
+ * request is a reason, except when the proxy itself cannot be used: then it throws
+ * ProxyUnreachableError, since every other location through that proxy would fail the same way
+ * and "not found on any mirror" would hide the cause.
+ */
 export function createMirrorClient(http: Got, debug: (line: string) => void = () => {}): RepoAccess {
   return {
     async scanRepodata(repo, wants, isComplete) {
@@ -16,7 +22,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
         debug(`GET ${repomdUrl}`);
         repomdXml = await http.get(repomdUrl).text();
       } catch (err) {
-        return { ok: false, reason: `repomd.xml: ${describeHttpError(err)}` };
+        return { ok: false, reason: `repomd.xml: ${reasonOf(err, repomdUrl)}` };
       }
       let primary;
       try {
@@ -35,7 +41,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
         debug(`GET ${primaryUrl}`);
         return { ok: true, value: await scanPrimary(http, primaryUrl, primary, wants, isComplete) };
       } catch (err) {
-        return { ok: false, reason: `${primary.href}: ${describeHttpError(err)}` };
+        return { ok: false, reason: `${primary.href}: ${reasonOf(err, primaryUrl)}` };
       }
     },
 
@@ -47,7 +53,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
         if (type && !/html|text/i.test(type)) return { ok: false, reason: `not a listing (${type})` };
         return { ok: true, value: parseListing(res.body, res.url) };
       } catch (err) {
-        return { ok: false, reason: describeHttpError(err) };
+        return { ok: false, reason: reasonOf(err, url) };
       }
     },
 
@@ -60,7 +66,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
       } catch (err) {
         const status = httpStatusOf(err);
         if (status === 405 || status === 501) return probeWithGet(http, url);
-        return { ok: false, reason: describeHttpError(err) };
+        return { ok: false, reason: reasonOf(err, url) };
       }
     },
   };
@@ -74,8 +80,15 @@ async function probeWithGet(http: Got, url: string): Promise<Found<{ size: numbe
     const total = /\/(\d+)$/.exec(range)?.[1];
     return { ok: true, value: { size: total ? Number(total) : undefined } };
   } catch (err) {
-    return { ok: false, reason: describeHttpError(err) };
+    return { ok: false, reason: reasonOf(err, url) };
   }
+}
+
+/** The reason a request failed; throws when the proxy it went through cannot be used at all. */
+function reasonOf(err: unknown, url: string): string {
+  const proxy = proxyFailureOf(err);
+  if (proxy?.isProxyDown) throw new ProxyUnreachableError(proxy, url, err);
+  return describeHttpError(err);
 }
 
 async function scanPrimary(

@@ -359,7 +359,7 @@ describe('doctor mirror checks against the fixture server', () => {
       title: 'Mirrors reachable',
       status: 'warn',
       detail: `kernel-devel-${K}.rpm: ${mirror.server.url}/mirror.stream.centos.org/9-stream/AppStream/x86_64/os/Packages/kernel-devel-${K}.rpm: HTTP 503`,
-      fix: 'only the first location of each package is tried here; `kdebuginfo resolve` tries them all. Behind a proxy, name your mirror with --mirror FROM=TO',
+      fix: 'only the first location of each package is tried here; `kdebuginfo resolve` tries them all. Check HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or name a reachable mirror with --mirror FROM=TO',
     });
     expect(r.ready).toBe(true);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
+import { refusingProxyUrl, startForwardProxy } from '../support/forward-proxy.js';
 
 let mirror: FixtureMirror;
 beforeAll(async () => {
@@ -149,3 +150,62 @@ describe('resolve over HTTP against the fixture mirror', () => {
     for (const a of out.attempts) expect(a.location.startsWith(mirror.server.url)).toBe(true);
   });
 });
+
+describe('resolve through the proxy the environment names (the fixture mirror is http://127.0.0.1)', () => {
+  const args = ['--kernel', '4.18.0-348.7.1.el8_5.x86_64', '--os', 'centos:8'];
+  const served = () => mirror.server.requests.map((q) => `${q.method} ${mirror.server.url}${q.path}`).sort();
+
+  it('sends every request through HTTP_PROXY, repodata included, and finds the same packages', async () => {
+    const direct = await resolve(args);
+    expect(direct.code).toBe(0);
+    const proxy = await startForwardProxy();
+    try {
+      mirror.server.resetLog();
+      const r = await resolve(args, { HTTP_PROXY: proxy.url });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.json()).toEqual(direct.json());
+      // Every request the mirror answered came through the proxy, and nothing else went there.
+      expect(served().length).toBeGreaterThan(0);
+      expect([...proxy.requests].sort()).toEqual(served());
+      expect(proxy.seen).toContain(`${mirror.server.url}/debuginfo.centos.org/8/x86_64/repodata/repomd.xml`);
+      expect(proxy.seen.some((u) => /\/repodata\/[^/]*primary\.xml\.gz$/.test(u))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('goes direct to a host in NO_PROXY', async () => {
+    const proxy = await startForwardProxy();
+    try {
+      const r = await resolve(args, { http_proxy: proxy.url, no_proxy: 'localhost,127.0.0.1' });
+      expect(r.code).toBe(0);
+      expect(mirror.server.requests.length).toBeGreaterThan(0);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('stops with exit 75 and one line naming the proxy, without its password, when the proxy refuses connections', async () => {
+    const refusing = (await refusingProxyUrl()).replace('//', '//ann:s3cret@');
+    const shown = refusing.replace('ann:s3cret@', '***@');
+    const r = await resolve(args, { HTTP_PROXY: refusing });
+    expect(r.code).toBe(75);
+    const [first, hint, ...rest] = r.stderr.split('\n');
+    expect(first).toMatch(
+      new RegExp(`^kdebuginfo: proxy ${esc(shown)} \\(HTTP_PROXY\\) refused the connection \\(ECONNREFUSED\\), fetching ${esc(mirror.server.url)}/\\S+/repodata/repomd\\.xml$`),
+    );
+    expect(hint).toBe("hint: check HTTP_PROXY, or list the mirror's host in NO_PROXY to reach it directly");
+    expect(rest.join('')).toBe('');
+    expect(r.stderr).not.toContain('s3cret');
+    const out = r.json();
+    expect(out).toMatchObject({ ok: false, failed: true, rc: 75 });
+    expect(out.msg).toBe(first!.replace(/^kdebuginfo: /, ''));
+    expect(mirror.server.requests).toEqual([]);
+  });
+});
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMirrorServer, type MirrorServer, type RequestLogEntry } from '../../fixtures/mirror-server.mjs';
@@ -11,16 +10,15 @@ import { FIXTURE_MIRROR_ROOT } from '../support/fixture-mirror.js';
 import { createExec } from '../../src/io/exec.js';
 import { createProgress } from '../../src/io/progress.js';
 import {
-  bypassesProxy,
   downloadVerified,
   parseContentRange,
   parseRetryAfter,
-  proxyFor,
   type DownloadItem,
   type DownloadOptions,
 } from '../../src/io/download.js';
 import { chooseCacheDir, measureSpace } from '../../src/io/cache.js';
 import { KdebuginfoError, ExitCode } from '../../src/errors.js';
+import { refusingProxyUrl, startForwardProxy } from '../support/forward-proxy.js';
 
 // Real fixture RPMs (signed, ~8 KB) served by the real fixture mirror server on loopback, two
 // instances standing for two mirrors of the same tree.
@@ -440,6 +438,19 @@ describe('downloadVerified against the fixture mirror', () => {
     }
   });
 
+  it('names the proxy (not its password) when it refuses connections, and never reaches the mirror', async () => {
+    const it1 = await item(DEBUGINFO_PATH);
+    const proxy = (await refusingProxyUrl()).replace('//', '//ann:s3cret@');
+    const err = await rejection(downloadVerified([it1], options({ env: { HTTP_PROXY: proxy }, retries: 1 })));
+    expect(err.exitCode).toBe(ExitCode.network);
+    const shown = proxy.replace('ann:s3cret@', '***@');
+    expect(err.message).toBe(
+      `download failed:\n${DEBUGINFO}: no mirror gave a good copy\n  ${it1.urls[0]}: proxy ${shown} (HTTP_PROXY) refused the connection (ECONNREFUSED) (gave up after 2 tries)`,
+    );
+    expect(err.message).not.toContain('s3cret');
+    expect(a.requests).toEqual([]);
+  });
+
   it('refuses unsafe file names from repodata', async () => {
     const it1 = await item(DEBUGINFO_PATH);
     const err = await rejection(downloadVerified([{ ...it1, file: '../../etc/passwd' }], options()));
@@ -479,21 +490,6 @@ describe('helpers', () => {
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(null)).toBeUndefined();
   });
-
-  it('picks the proxy per scheme and honours NO_PROXY forms', () => {
-    const env = { HTTPS_PROXY: 'http://proxy.corp:3128', http_proxy: 'proxy.corp:8080', NO_PROXY: '.internal, mirror.example.com:8443 [::1]' };
-    expect(proxyFor('https://vault.centos.org/x', env)).toBe('http://proxy.corp:3128');
-    expect(proxyFor('http://vault.centos.org/x', env)).toBe('http://proxy.corp:8080');
-    expect(proxyFor('https://repo.internal/x', env)).toBeUndefined();
-    expect(proxyFor('https://internal/x', env)).toBeUndefined();
-    expect(proxyFor('https://mirror.example.com:8443/x', env)).toBeUndefined();
-    expect(proxyFor('https://mirror.example.com/x', env)).toBe('http://proxy.corp:3128');
-    expect(proxyFor('http://[::1]:9000/x', env)).toBeUndefined();
-    expect(proxyFor('https://vault.centos.org/x', {})).toBeUndefined();
-    expect(bypassesProxy('a.b.example.org', '443', '*.example.org')).toBe(true);
-    expect(bypassesProxy('notexample.org', '443', 'example.org')).toBe(false);
-    expect(bypassesProxy('anything', '80', '*')).toBe(true);
-  });
 });
 
 function esc(s: string): string {
@@ -511,33 +507,4 @@ async function freeBytes(dir: string): Promise<number> {
   const { statfs } = await import('node:fs/promises');
   const s = await statfs(dir);
   return s.bavail * s.bsize;
-}
-
-/**
- * A minimal forwarding HTTP proxy (absolute-form requests only), enough to prove that requests
- * go through HTTP_PROXY. Not a mirror: it relays to the fixture server.
- */
-async function startForwardProxy(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
-  const seen: string[] = [];
-  const server: Server = createServer((req, res) => {
-    seen.push(req.url ?? '');
-    const target = new URL(req.url ?? '');
-    const up = httpRequest(target, { method: req.method, headers: req.headers }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
