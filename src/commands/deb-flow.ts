@@ -38,6 +38,7 @@ import {
   runningBuildVersion,
   splitDebVersion,
   UBUNTU_DDEBS,
+  unreachableDdebs,
   type DebKernelRelease,
   type DebOsInfo,
   type DebPackageRole,
@@ -64,7 +65,7 @@ import {
   dpkgInstalled,
   readKernelBuildFacts,
   thisMachineDebArch,
-  sha256File,
+  fileDigests,
   writeAptSource,
   type AptPolicy,
   type AptUri,
@@ -319,7 +320,11 @@ async function buildDebPlan(ctx: Context, target: DebTarget, rewrites: readonly 
   const debuginfoName = candidates[0]?.names.find((n) => policy.has(n)) ?? (candidates[0]?.names[0] as string);
   const runningVersion = target.isRunning && target.running ? runningBuildVersion(k.family, target.running) : undefined;
   const imageVersion = images.map((n) => installed.get(n)).find((v) => v !== undefined);
-  const candidateVersion = policy.get(debuginfoName)?.candidate ?? undefined;
+  // The debug package's candidate; when apt has no debug package (Ubuntu before the ddebs source
+  // answers), the headers' candidate, so the headers resolve and only the debug package is missing.
+  const develName = candidates.find((c) => c.role === 'devel')?.names.find((n) => policy.has(n));
+  const debugCandidate = policy.get(debuginfoName)?.candidate ?? undefined;
+  const candidateVersion = debugCandidate ?? (develName ? policy.get(develName)?.candidate : undefined) ?? undefined;
   let version: string | null = null;
   let versionSource: DebPlanDetail['versionSource'] = 'none';
   if (runningVersion !== undefined) {
@@ -333,7 +338,7 @@ async function buildDebPlan(ctx: Context, target: DebTarget, rewrites: readonly 
   } else if (candidateVersion !== undefined) {
     version = candidateVersion;
     versionSource = 'candidate';
-    notes.push(`version ${version}: apt's candidate (the kernel image is not installed here)`);
+    notes.push(`version ${version}: apt's candidate${debugCandidate === undefined ? ` for ${develName} (apt has no debug package for this kernel)` : ''} (the kernel image is not installed here)`);
   }
 
   const planned: DebPlanned[] = candidates.map((c) => {
@@ -796,12 +801,21 @@ async function addDdebsSource(ctx: Context, target: DebTarget, rewrites: readonl
   if (codename === undefined) {
     throw new UsageError(`cannot name the ddebs suites: the codename of ${target.os.name} is unknown`, 'add the ddebs source yourself (https://documentation.ubuntu.com/server/explanation/debugging/debug-symbol-packages/)');
   }
-  const text = ddebsSourceLines(codename, rewriteUrl(UBUNTU_DDEBS.url, rewrites));
+  const url = rewriteUrl(UBUNTU_DDEBS.url, rewrites);
+  const text = ddebsSourceLines(codename, url);
   ctx.ui.info(`${ctx.dryRun ? 'would add' : 'adding'} Ubuntu's debug symbol archive: ${UBUNTU_DDEBS.sourcesFile} (keyring ${UBUNTU_DDEBS.keyringPackage})`);
   const keyring = await dpkgInstalled(ctx.exec, [UBUNTU_DDEBS.keyringPackage]);
   if (!keyring.has(UBUNTU_DDEBS.keyringPackage)) await aptInstall(ctx.exec, [UBUNTU_DDEBS.keyringPackage], { waitSeconds });
   await writeAptSource(UBUNTU_DDEBS.sourcesFile, text, ctx.dryRun);
-  await aptUpdate(ctx.exec, { waitSeconds });
+  // apt-get update exits 0 when a source cannot be fetched (it only warns): without this check
+  // the user would next read "no such package" for a source that was never reached.
+  const failed = unreachableDdebs(await aptUpdate(ctx.exec, { waitSeconds }), url);
+  if (failed.length > 0) {
+    throw new KdebuginfoError(`apt-get update could not fetch Ubuntu's debug symbol archive: ${failed.map((f) => `${f.url}: ${f.reason}`).join('; ')}`, {
+      exitCode: ExitCode.network,
+      hint: `${url} must be reachable from this host (through a proxy: apt's Acquire::http::Proxy), or name a mirror of it with --mirror ${UBUNTU_DDEBS.url}=URL; the source is ${UBUNTU_DDEBS.sourcesFile}`,
+    });
+  }
 }
 
 /**
@@ -968,13 +982,13 @@ export async function downloadDebForBundle(
   const fetch: typeof items = [];
   for (const it of items) {
     const path = join(dest, it.uri.file);
-    const sum = ctx.dryRun ? undefined : await sha256File(path);
-    const cached = sum !== undefined && it.uri.checksum?.type === 'sha256' && sum === it.uri.checksum.value;
+    const sums = ctx.dryRun ? undefined : await fileDigests(path, ['sha256', it.uri.checksum?.type ?? 'sha256']);
+    const cached = sums !== undefined && matchesApt(sums, it.uri.checksum);
     if (!cached) fetch.push(it);
     out.push(downloadedPackage(it, target.arch, {
       status: cached ? 'cached' : ctx.dryRun ? 'would-download' : 'downloaded',
       path: cached ? path : null,
-      sha256: cached ? sum : null,
+      sha256: cached ? (sums.get('sha256') as string) : null,
     }));
   }
   if (ctx.dryRun) {
@@ -984,10 +998,11 @@ export async function downloadDebForBundle(
     await aptDownload(ctx.exec, fetch.map((f) => `${f.name}=${f.version}`), dest);
     for (const p of out.filter((x) => x.status === 'downloaded')) {
       const path = join(dest, p.file);
-      const sum = await sha256File(path);
-      if (sum === undefined) throw new KdebuginfoError(`apt-get download finished but ${path} is not there`);
-      if (p.checksum?.type === 'sha256' && sum !== p.checksum.value) throw new KdebuginfoError(`${path}: sha256 ${sum} is not apt's ${p.checksum.value}`);
-      Object.assign(p, { path, sha256: sum, fetchedBytes: p.size ?? 0 });
+      const sums = await fileDigests(path, ['sha256', p.checksum?.type ?? 'sha256']);
+      if (sums === undefined) throw new KdebuginfoError(`apt-get download finished but ${path} is not there`);
+      const c = p.checksum;
+      if (c !== null && sums.has(c.type) && !matchesApt(sums, c)) throw new KdebuginfoError(`${path}: ${c.type} ${sums.get(c.type)} is not apt's ${c.value}`);
+      Object.assign(p, { path, sha256: sums.get('sha256'), fetchedBytes: p.size ?? 0 });
     }
   }
   const download: DebDownloadResult = {
@@ -1001,6 +1016,17 @@ export async function downloadDebForBundle(
     fetchedBytes: out.reduce((n, p) => n + p.fetchedBytes, 0),
   };
   return { download, dependencyOf: new Map(deps.map((d) => [d.name, devel.name])) };
+}
+
+/**
+ * Does a file's digest equal apt's (SHA256 on Debian's archive, SHA512 on Ubuntu's)? A file
+ * apt gave no usable checksum for never counts as already fetched (apt-get download checks
+ * what it fetches against the signed lists itself).
+ */
+function matchesApt(sums: ReadonlyMap<string, string>, checksum: AptUri['checksum']): boolean {
+  if (checksum === null) return false;
+  const sum = sums.get(checksum.type);
+  return sum === undefined ? false : sum === checksum.value;
 }
 
 function downloadedPackage(

@@ -556,6 +556,16 @@ export function ddebsSourceLines(codename: string, url: string = UBUNTU_DDEBS.ur
   return `# Added by kdebuginfo: Ubuntu's debug symbol packages (linux-image-*-dbgsym)\n${lines.join('\n')}\n`;
 }
 
+/**
+ * The indexes of the ddebs archive (at `url`, ddebs.ubuntu.com or the --mirror for it) that
+ * apt-get update could not fetch: apt only warns about them and exits 0
+ * (fixtures/captured/apt/ubuntu-update-ddebs-unreachable.txt).
+ */
+export function unreachableDdebs<T extends { url: string }>(failures: readonly T[], url: string = UBUNTU_DDEBS.url): T[] {
+  const prefix = `${url.replace(/\/+$/, '')}/`;
+  return failures.filter((f) => f.url.startsWith(prefix));
+}
+
 /** Does a configured apt source already serve the ddebs archive (ours, or one the admin wrote)? */
 export function hasDdebsSource(sourceUrls: readonly string[], mirrorUrl: string = UBUNTU_DDEBS.url): boolean {
   const prefixes = [UBUNTU_DDEBS.url, mirrorUrl].map((u) => u.replace(/\/+$/, ''));

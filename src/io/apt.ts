@@ -320,14 +320,26 @@ export async function writeAptSource(path: string, text: string, dryRun: boolean
 
 /** sha256 of a file, streamed; undefined when it does not exist. */
 export async function sha256File(path: string): Promise<string | undefined> {
+  return (await fileDigests(path, ['sha256']))?.get('sha256');
+}
+
+/** The hash types apt prints (`SHA256:`, Ubuntu's `SHA512:`, `MD5Sum:` lowered to `md5`) that node can compute. */
+const DIGESTS = new Set(['sha256', 'sha512', 'sha1', 'md5']);
+
+/**
+ * Several digests of a file in one read (`sha256` for the manifest, and the type apt gave,
+ * which on Ubuntu's archive is SHA512); types node does not know are left out. Undefined when
+ * the file does not exist.
+ */
+export async function fileDigests(path: string, types: readonly string[]): Promise<Map<string, string> | undefined> {
   try {
     await stat(path);
   } catch {
     return undefined;
   }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const hashes = [...new Set(types)].filter((t) => DIGESTS.has(t)).map((t) => [t, createHash(t)] as const);
+  for await (const chunk of createReadStream(path)) for (const [, h] of hashes) h.update(chunk as Buffer);
+  return new Map(hashes.map(([t, h]) => [t, h.digest('hex')]));
 }
 
 /**

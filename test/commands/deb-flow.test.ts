@@ -21,6 +21,7 @@ import { createExec, type Exec, type ExecOptions, type ExecResult } from '../../
 import {
   parseAptPolicy,
   parseAptSources,
+  parseAptUpdateFailures,
   parseControlStanzas,
   parseDpkgQuery,
   parsePrintUris,
@@ -37,7 +38,7 @@ import {
   type DebTarget,
 } from '../../src/commands/deb-flow.js';
 import type { InstallOptions } from '../../src/commands/install.js';
-import { parseDebKernelRelease, debOsInfo } from '../../src/core/debian.js';
+import { parseDebKernelRelease, debOsInfo, unreachableDdebs } from '../../src/core/debian.js';
 import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
 import { KdebuginfoError } from '../../src/errors.js';
 import { hasTool, readCaptured, type CapturedOutput } from '../support/captured-output.js';
@@ -345,6 +346,58 @@ describe('planDeb and resolveDeb (replayed real apt output)', () => {
   });
 });
 
+describe('Ubuntu 24.04 (replayed real output of Ubuntu\'s apt against Ubuntu\'s archive, fixtures/captured/apt/capture-ubuntu.sh)', () => {
+  const UR = '6.8.0-151-generic';
+  const UV = '6.8.0-151.151';
+  const ubuntuTarget = (): DebTarget => ({
+    kernel: parseDebKernelRelease(UR, 'ubuntu'),
+    os: debOsInfo('ubuntu', '24.04'),
+    arch: 'amd64',
+    aptIsTarget: true,
+    isRunning: false,
+    running: undefined,
+    notes: [],
+  });
+  const ubuntuAnswers: Handler[] = [
+    (a) => (is(a, 'apt-cache', 'policy') && a.length > 2 ? apt('ubuntu-policy-kernel') : undefined),
+    (a) => (is(a, 'apt-cache', 'policy') && a.length === 2 ? apt('ubuntu-policy-sources') : undefined),
+    (a) => (is(a, 'apt-get', 'download', '--print-uris') ? apt('ubuntu-download-print-uris') : undefined),
+    // STAND-IN: a fresh Ubuntu root has none of these installed, so dpkg-query lists nothing.
+    (a) => (is(a, 'dpkg-query', '-W') ? { exitCode: 1, stdout: '', stderr: '', standIn: 'nothing installed' } : undefined),
+    // STAND-IN: the root's apt knows no -dbgsym names at all without the ddebs source.
+    (a) => (is(a, 'apt-cache', 'pkgnames') ? { exitCode: 0, stdout: '', stderr: '', standIn: 'no such names' } : undefined),
+  ];
+
+  it('without the ddebs source: the headers resolve at the archive\'s build, only the -dbgsym is missing, and the hint names the source', async () => {
+    const exec = replayExec(ubuntuAnswers, false);
+    const { ctx } = testContext(exec);
+    const plan = await planDeb(ctx, ubuntuTarget());
+    expect(plan.packages.map((p) => [p.role, p.name, p.version, p.release])).toEqual([
+      ['debuginfo', `linux-image-unsigned-${UR}-dbgsym`, '6.8.0', '151.151'],
+      ['devel', `linux-headers-${UR}`, '6.8.0', '151.151'],
+    ]);
+    expect(plan.notes).toContain(`version ${UV}: apt's candidate for linux-headers-${UR} (apt has no debug package for this kernel) (the kernel image is not installed here)`);
+    const e = await resolveDeb(ctx, ubuntuTarget()).then(noRejection, asError);
+    expect(e.exitCode).toBe(3);
+    expect(e.message.split('\n').slice(0, 2)).toEqual([
+      `not found in any apt source: linux-image-unsigned-${UR}-dbgsym=${UV}`,
+      `  linux-image-unsigned-${UR}-dbgsym: no such package in apt's lists`,
+    ]);
+    expect(e.hint).toContain('http://ddebs.ubuntu.com noble main restricted universe multiverse');
+  });
+
+  it('apt-get update with the ddebs source unreachable: the failures that belong to the ddebs archive (exit 0 from apt, W: lines only)', () => {
+    const failures = parseAptUpdateFailures(apt('ubuntu-update-ddebs-unreachable').stderr);
+    expect(unreachableDdebs(failures)).toEqual([
+      { url: 'http://ddebs.ubuntu.com/dists/noble/InRelease', reason: "Could not resolve 'ddebs.ubuntu.com'" },
+      { url: 'http://ddebs.ubuntu.com/dists/noble-updates/InRelease', reason: "Could not resolve 'ddebs.ubuntu.com'" },
+    ]);
+    // Through a --mirror for ddebs, only that mirror's failures count.
+    expect(unreachableDdebs(failures, 'http://nexus.example.com/ddebs')).toEqual([]);
+    expect(unreachableDdebs([{ url: 'http://nexus.example.com/ddebs/dists/noble/InRelease' }], 'http://nexus.example.com/ddebs/')).toHaveLength(1);
+  });
+});
+
 describe('installDeb (replayed real apt output; apt-get install itself never runs here)', () => {
   it('--dry-run: would install both, pinned; names what apt also installs and upgrades; changes nothing', async () => {
     const exec = replayExec(debian12Answers({ installed: false }), true);
@@ -610,6 +663,62 @@ describe('downloadDeb: apt-get download stand-in writing the wrong bytes', () =>
       expect(exec.calls.filter((c) => is(c, 'apt-get', 'download') && !c.includes('--print-uris'))).toEqual([
         ['apt-get', 'download', `linux-image-${R}-dbg=${V}`, `linux-headers-${R}=${V}`, `linux-headers-6.1.0-56-common=${V}`, `linux-kbuild-6.1=${V}`, `linux-compiler-gcc-12-x86=${V}`],
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('downloadDeb on Ubuntu: the archive gives SHA512 (real print-uris line), and that is what files are checked against', () => {
+  const UR = '6.8.0-151-generic';
+  const UV = '6.8.0-151.151';
+  const DBGSYM = `linux-image-unsigned-${UR}-dbgsym`;
+  const dbgsymFile = `${DBGSYM}_${UV}_amd64.ddeb`;
+  const dbgsymBytes = 'STAND-IN dbgsym bytes';
+  const sha512 = (t: string) => createHash('sha512').update(t).digest('hex');
+  // STAND-IN: the ddebs archive is not reachable from here, so its policy block and URI line are
+  // written in the form of the real ones around them (the headers' are the real capture).
+  const dbgsymPolicy = `${DBGSYM}:\n  Installed: (none)\n  Candidate: ${UV}\n  Version table:\n     ${UV} 500\n        500 http://ddebs.ubuntu.com noble-updates/main amd64 Packages\n`;
+  const ddebsSource = ' 500 http://ddebs.ubuntu.com noble-updates/main amd64 Packages\n     release v=24.04,o=Ubuntu,a=noble-updates,n=noble,l=Ubuntu,c=main,b=amd64\n     origin ddebs.ubuntu.com\n';
+  const dbgsymUri = `'http://ddebs.ubuntu.com/pool/main/l/linux/${dbgsymFile}' ${dbgsymFile} ${dbgsymBytes.length} SHA512:${sha512(dbgsymBytes)}\n`;
+
+  async function run(dir: string) {
+    const exec = replayExec(
+      [
+        (a) => (is(a, 'apt-cache', 'policy') && a.length > 2 ? { ...apt('ubuntu-policy-kernel'), stdout: dbgsymPolicy + apt('ubuntu-policy-kernel').stdout } : undefined),
+        (a) => (is(a, 'apt-get', 'download', '--print-uris') ? { ...apt('ubuntu-download-print-uris'), stdout: dbgsymUri + apt('ubuntu-download-print-uris').stdout } : undefined),
+        (a) =>
+          is(a, 'apt-cache', 'policy') && a.length === 2
+            ? { ...apt('ubuntu-policy-sources'), stdout: apt('ubuntu-policy-sources').stdout.replace('Package files:\n', `Package files:\n${ddebsSource}`) }
+            : undefined,
+        (a) => (is(a, 'dpkg-query', '-W') ? { exitCode: 1, stdout: '', stderr: '', standIn: 'nothing installed' } : undefined),
+        (a) => (is(a, 'apt-cache', 'show') ? { exitCode: 0, stdout: `Package: linux-headers-${UR}\nVersion: ${UV}\n`, stderr: '', standIn: 'headers stanza without Depends' } : undefined),
+        (a) => {
+          if (!is(a, 'apt-get', 'download')) return undefined;
+          for (const spec of a.slice(2)) {
+            const [name] = spec.split('=');
+            if (name === DBGSYM) writeFileSync(join(dir, dbgsymFile), dbgsymBytes);
+            else writeFileSync(join(dir, `${name}_${UV}_amd64.deb`), 'not the package');
+          }
+          return { exitCode: 0, stdout: '', stderr: '', standIn: 'writes placeholder files instead of fetching' };
+        },
+      ],
+      false,
+    );
+    const target: DebTarget = { kernel: parseDebKernelRelease(UR, 'ubuntu'), os: debOsInfo('ubuntu', '24.04'), arch: 'amd64', aptIsTarget: true, isRunning: false, running: undefined, notes: [] };
+    const err = await downloadDeb(testContext(exec).ctx, target, dir).then(noRejection, asError);
+    return { exec, err };
+  }
+
+  it('a fetched file whose sha512 is not apt\'s is an error naming sha512; a file already there whose sha512 matches is not fetched again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdebuginfo-debdl-'));
+    try {
+      const first = await run(dir);
+      expect(first.err.message).toMatch(new RegExp(`^${join(dir, `linux-headers-${UR}_${UV}_amd64.deb`).replace(/[.+]/g, '\\$&')}: sha512 ${sha512('not the package')} is not apt's a19d8894b78e9a7a[0-9a-f]{112}$`));
+      expect(first.exec.calls.filter((c) => is(c, 'apt-get', 'download') && !c.includes('--print-uris'))).toEqual([['apt-get', 'download', `${DBGSYM}=${UV}`, `linux-headers-${UR}=${UV}`]]);
+      // The .ddeb stayed (its sha512 is apt's): the next run fetches only the headers.
+      const second = await run(dir);
+      expect(second.exec.calls.filter((c) => is(c, 'apt-get', 'download') && !c.includes('--print-uris'))).toEqual([['apt-get', 'download', `linux-headers-${UR}=${UV}`]]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
