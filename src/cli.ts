@@ -251,9 +251,10 @@ Examples:
       `${targetHelp}
 
 On the target, with no Node needed:  tar xzf FILE.tar.gz && sh kdebuginfo-<R>/install.sh
-(install.sh checks the checksums, installs with dnf, yum or rpm, and runs the fork probe when
-stap is there; --root DIR, --nodeps, --no-probe, --check-only). A Debian/Ubuntu bundle holds
-the .debs and installs them with apt-get (no --root). Or: kdebuginfo install --from-bundle FILE.
+(install.sh checks the checksums and RPM signatures, installs with dnf, yum or rpm, and runs
+the fork probe when stap is there; --root DIR, --nodeps, --nogpgcheck, --no-probe, --check-only).
+A Debian/Ubuntu bundle holds the .debs and installs them with apt-get (no --root).
+Or: kdebuginfo install --from-bundle FILE.
 
 Examples:
   kdebuginfo bundle --kernel 3.10.0-1160.119.1.el7.x86_64 --os centos:7 -o k.tar.gz

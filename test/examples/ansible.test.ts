@@ -146,7 +146,22 @@ function needsCommand(_ctx: unknown, command: string): void {
   if (!commands.has(command)) throw new Error(`the CLI has no ${command} command`);
 }
 
-const installed = (s: ScratchRoot) => installedPackages(s.root, join(work, 'home'));
+// Keys imported into a root's rpm database are packages too (gpg-pubkey-*): not counted here.
+const installed = (s: ScratchRoot) => installedPackages(s.root, join(work, 'home')).filter((n) => !n.startsWith('gpg-pubkey-'));
+
+/**
+ * What a real host has before the role runs: its distro's key in the rpm database (yum or dnf
+ * imported it on the first install from its repos), which install.sh checks the bundle's
+ * signatures against. Here the fixture test key that signs the mirror, with the runs' HOME (Debian's
+ * rpm keeps a root's database at <root>/~/.rpmdb).
+ */
+function trustTestKey(s: ScratchRoot): void {
+  const r = spawnSync('rpm', ['--root', s.root, '--import', join(s.root, 'etc/pki/rpm-gpg/RPM-GPG-KEY-kdebuginfo-test')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: join(work, 'home'), LC_ALL: 'C' },
+  });
+  if (r.status !== 0) throw new Error(`rpm --root ${s.root} --import exited ${r.status}: ${r.stderr}`);
+}
 const explain = (r: PlaybookRun) => `ansible-playbook exited ${r.code}:\n${r.output}`;
 
 // The two suites run side by side (each with its own download cache); the runs within each one
@@ -234,6 +249,7 @@ describe.concurrent('examples/ansible on a host that cannot run kdebuginfo (auto
   });
   beforeAll(async () => {
     box = await scratchRoot();
+    trustTestKey(box);
   });
 
   it.sequential('first run: bundles on the control node, installs with install.sh, leaves no unpacked copy', async (ctx) => {
@@ -271,6 +287,21 @@ describe.concurrent('examples/ansible on a host that cannot run kdebuginfo (auto
     expect(r.output).toContain(`"would-install kernel-devel-${KERNEL}.rpm"`);
     expect(installed(fresh)).toEqual([]);
     expect(existsSync(join(work, 'bundles-check'))).toBe(false);
+  });
+
+  it.sequential("a box whose rpm database lacks the signing key: install.sh refuses, the task fails naming the files, nothing is installed", async (ctx) => {
+    needsCommand(ctx, 'bundle');
+    const untrusting = await scratchRoot(); // the key file is in etc/pki/rpm-gpg, but never imported
+    const r = await runPlaybook(
+      { ...bundleVars(untrusting.root, join(work, 'bundles')), kdebuginfo_bundle_remote_dir: join(work, 'remote-untrusting') },
+      { cache: cache() },
+    );
+    expect(r.code).toBe(2);
+    expect(r.tasks.get(INSTALL_SH_TASK)).toBe('fatal');
+    expect(r.recap.failed).toBe(1);
+    for (const nevra of nvrasFor(KERNEL)) expect(r.output).toContain(`install.sh: ${nevra}.rpm: NOT OK (MISSING KEYS: bbdfec8a)`);
+    expect(r.output).toContain('hint: or pass --nogpgcheck to install them anyway');
+    expect(installed(untrusting)).toEqual([]);
   });
 });
 
