@@ -491,7 +491,8 @@ export function runningBuildVersion(family: DebFamily, facts: { unameV?: string;
   }
   const sig = facts.versionSignature === undefined ? undefined : /^Ubuntu (\d[^\s]*)/.exec(facts.versionSignature.trim())?.[1];
   if (sig === undefined) return undefined;
-  const m = /^(\d+\.\d+\.\d+-\d+\.\d+(?:\.\d+)?)(?:-|$|~)/.exec(sig);
+  // Backport (HWE) builds keep their `~YY.MM.N` in the package version: 6.8.0-40.40~22.04.3.
+  const m = /^(\d+\.\d+\.\d+-\d+\.\d+(?:\.\d+)?(?:~[^\s-]+)?)(?:-|$)/.exec(sig);
   return m?.[1];
 }
 

@@ -156,7 +156,9 @@ export function checkRebootPendingDeb(f: DoctorFacts, running: string): Verdict 
 export function checkMirrorsDeb(f: DoctorFacts, t: DebDoctorTarget): Verdict {
   if (f.offline) return skip('--offline');
   if (!t.aptIsTarget) return skip(`apt on this machine does not serve ${t.os.name}${f.root === '/' ? '' : ` (--root ${f.root})`}: run doctor on the target itself`);
-  if (f.apt === undefined) return skip('apt-cache is not available here');
+  if (f.apt === undefined) return skip('apt was not asked');
+  if (!f.apt.ok) return warn(`apt-cache policy failed: ${f.apt.problem}`, 'run apt-cache policy yourself to see why (a damaged list: apt-get update)');
+  const offered = f.apt.offers;
   const build = debBuild(f, t);
   const problems: string[] = [];
   const offers: string[] = [];
@@ -164,7 +166,7 @@ export function checkMirrorsDeb(f: DoctorFacts, t: DebDoctorTarget): Verdict {
   let fix = `apt-get update${build ? `; builds that have left the archive are on ${archive}` : ''}`;
   for (const role of ['debuginfo', 'devel'] as const) {
     const names = namesOf(t, role);
-    const known = f.apt.filter((a) => names.includes(a.name));
+    const known = offered.filter((a) => names.includes(a.name));
     if (known.length === 0) {
       problems.push(`apt knows no ${names.join(' or ')}`);
       if (role === 'debuginfo' && t.os.id === 'ubuntu') {
@@ -174,8 +176,12 @@ export function checkMirrorsDeb(f: DoctorFacts, t: DebDoctorTarget): Verdict {
     }
     const versions = known.flatMap((a) => a.versions);
     const name = known[0]?.name as string;
+    if (versions.length === 0) {
+      problems.push(`apt's sources no longer offer ${name} (only the installed copy)`);
+      continue;
+    }
     if (build && !versions.includes(build.version)) {
-      problems.push(`apt offers ${name} only at ${versions.join(', ') || 'no version'}, not build ${build.version}`);
+      problems.push(`apt offers ${name} only at ${versions.join(', ')}, not build ${build.version}`);
       continue;
     }
     offers.push(`${name} ${build?.version ?? versions[0] ?? ''}`.trim());

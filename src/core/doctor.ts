@@ -181,7 +181,7 @@ export interface DoctorFacts {
    * apt offers of each package name (`apt-cache policy`, local, no network); a name apt does not
    * know is absent.
    */
-  apt?: Array<{ name: string; versions: string[]; sources: string[] }> | undefined;
+  apt?: { ok: true; offers: Array<{ name: string; versions: string[]; sources: string[] }> } | { ok: false; problem: string } | undefined;
   devel: DevelTreeFacts | undefined;
   debuginfo: { vmlinuxPath: string; exists: boolean; buildId: string | undefined; problem: string | undefined } | undefined;
   security: {

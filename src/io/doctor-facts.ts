@@ -308,17 +308,17 @@ async function readDpkgStatus(root: string, wanted: ReadonlySet<string>): Promis
 
 /** What apt offers of each name (`apt-cache policy`: reads the package lists, not the network). */
 async function queryApt(ctx: Context, names: string[]): Promise<DoctorFacts['apt']> {
-  if (!(await findOnPath('apt-cache', ctx.env))) return undefined;
   try {
     const policy = await aptPolicy(ctx.exec, names);
-    return [...policy.values()].map((p) => ({
+    const offers = [...policy.values()].map((p) => ({
       name: p.name,
       // Versions from a configured source; /var/lib/dpkg/status alone means installed, not offered.
       versions: p.versions.filter((v) => v.sources.some((s) => s !== '/var/lib/dpkg/status')).map((v) => v.version),
       sources: [...new Set(p.versions.flatMap((v) => v.sources).filter((s) => s !== '/var/lib/dpkg/status'))],
     }));
-  } catch {
-    return undefined;
+    return { ok: true, offers };
+  } catch (err) {
+    return { ok: false, problem: (err as Error).message.split('\n')[0] ?? String(err) };
   }
 }
 

@@ -24,8 +24,8 @@ export interface HttpSettings {
  */
 export async function createHttpClient(s: HttpSettings): Promise<Got> {
   const { default: got } = await import('got');
-  // No proxy variable: no hook at all, and hpagent is never loaded. (`s.env   // No proxy variable: no hook at all, and hpagent is never loaded.  // No proxy variable: no hook at all, and hpagent is never loaded.`: plain-JS callers
-  // such as bench/resolve.mjs pass none.)
+  // No proxy variable: no hook at all, and hpagent is never loaded. (`s.env &&`: plain-JS
+  // callers such as bench/resolve.mjs may pass none.)
   const beforeRequest = s.env && hasProxyVariable(s.env) ? [routeThroughProxy(s.env, s.debug)] : [];
   return got.extend({
     headers: { 'user-agent': s.userAgent },

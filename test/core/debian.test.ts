@@ -289,7 +289,9 @@ describe('the running kernel\'s build version', () => {
     ['Ubuntu 6.8.0-45.45-generic 6.8.12', '6.8.0-45.45'],
     ['Ubuntu 2.6.20-16.29-generic', '2.6.20-16.29'],
     ['Ubuntu 5.15.0-1064.70-aws 5.15.160', '5.15.0-1064.70'],
-    ['Ubuntu 6.8.0-1018.19~22.04.1-aws 6.8.12', '6.8.0-1018.19'],
+    // The backport suffix is part of the package version (linux-image-6.8.0-1018-aws 6.8.0-1018.19~22.04.1).
+    ['Ubuntu 6.8.0-1018.19~22.04.1-aws 6.8.12', '6.8.0-1018.19~22.04.1'],
+    ['Ubuntu 6.8.0-40.40~22.04.3-generic 6.8.12', '6.8.0-40.40~22.04.3'],
   ])('Ubuntu /proc/version_signature %j', (versionSignature, version) => {
     expect(runningBuildVersion('ubuntu', { versionSignature })).toBe(version);
   });

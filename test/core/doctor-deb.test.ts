@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluateDoctor, isReady, type CheckId, type DebDoctorTarget, type DoctorFacts } from '../../src/core/doctor.js';
-import { debImagePackages, debOsInfo, debPackagesFor, parseDebKernelRelease, parseDpkgStatus } from '../../src/core/debian.js';
+import { debImagePackages, debOsInfo, debPackagesFor, parseDebKernelRelease, parseDpkgStatus, runningBuildVersion } from '../../src/core/debian.js';
 import { readCaptured } from '../support/captured-output.js';
 
 const R = '6.1.0-56-cloud-amd64';
@@ -55,11 +55,14 @@ function readyFacts(change: (f: DoctorFacts) => void = () => {}): DoctorFacts {
         { name: 'systemtap', version: '5.2-1', arch: 'amd64' },
       ],
     },
-    apt: [
-      { name: `linux-image-${R}-dbg`, versions: [V], sources: [SECURITY] },
-      { name: `linux-headers-${R}`, versions: [V], sources: [SECURITY] },
-      { name: `linux-image-${R}`, versions: [V], sources: [SECURITY] },
-    ],
+    apt: {
+      ok: true,
+      offers: [
+        { name: `linux-image-${R}-dbg`, versions: [V], sources: [SECURITY] },
+        { name: `linux-headers-${R}`, versions: [V], sources: [SECURITY] },
+        { name: `linux-image-${R}`, versions: [V], sources: [SECURITY] },
+      ],
+    },
     devel: {
       treeDir: `/usr/src/linux-headers-${R}`,
       treeExists: true,
@@ -157,16 +160,58 @@ describe('Debian and Ubuntu package checks', () => {
       detail: 'apt on this machine does not serve Debian 12: run doctor on the target itself',
     });
     const moved = readyFacts((x) => {
-      x.apt = [
-        { name: `linux-image-${R}-dbg`, versions: ['6.1.199-1'], sources: [SECURITY] },
-        { name: `linux-headers-${R}`, versions: ['6.1.199-1'], sources: [SECURITY] },
-      ];
+      x.apt = {
+        ok: true,
+        offers: [
+          { name: `linux-image-${R}-dbg`, versions: ['6.1.199-1'], sources: [SECURITY] },
+          { name: `linux-headers-${R}`, versions: ['6.1.199-1'], sources: [SECURITY] },
+        ],
+      };
     });
     expect(check(moved, 'mirrors')).toMatchObject({
       status: 'warn',
       detail: `apt offers linux-image-${R}-dbg only at 6.1.199-1, not build ${V}; apt offers linux-headers-${R} only at 6.1.199-1, not build ${V}`,
       fix: 'apt-get update; builds that have left the archive are on snapshot.debian.org',
     });
+  });
+
+  it('apt sources: an ABI that has left the archive, and apt-cache failing, each say so', () => {
+    const gone = readyFacts((x) => {
+      x.apt = { ok: true, offers: [{ name: `linux-image-${R}-dbg`, versions: [], sources: [] }, { name: `linux-headers-${R}`, versions: [V], sources: [SECURITY] }] };
+    });
+    expect(check(gone, 'mirrors')).toMatchObject({ status: 'warn', detail: `apt's sources no longer offer linux-image-${R}-dbg (only the installed copy)` });
+    const broken = readyFacts((x) => {
+      x.apt = { ok: false, problem: 'apt-cache policy exited with 100: E: The package lists or status file could not be parsed or opened.' };
+    });
+    expect(check(broken, 'mirrors')).toMatchObject({
+      status: 'warn',
+      detail: 'apt-cache policy failed: apt-cache policy exited with 100: E: The package lists or status file could not be parsed or opened.',
+    });
+  });
+
+  it('an Ubuntu HWE kernel: the build from /proc/version_signature keeps its ~22.04.N, which is the package version', () => {
+    const HR = '6.8.0-40-generic';
+    const HV = '6.8.0-40.40~22.04.3';
+    const f = readyFacts((x) => {
+      const t = target(HR, 'ubuntu', { runningBuild: runningBuildVersion('ubuntu', { versionSignature: `Ubuntu ${HV}-generic 6.8.12` }), os: debOsInfo('ubuntu', '22.04') });
+      x.target = t;
+      x.hostOs = { ok: true, os: t.os };
+      x.running.release = HR;
+      x.installedKernels = [HR];
+      x.dpkg = {
+        ok: true,
+        packages: [
+          { name: `linux-image-${HR}`, version: HV, arch: 'amd64' },
+          { name: `linux-image-unsigned-${HR}-dbgsym`, version: HV, arch: 'amd64' },
+          { name: `linux-headers-${HR}`, version: HV, arch: 'amd64' },
+        ],
+      };
+      x.apt = { ok: true, offers: [{ name: `linux-image-unsigned-${HR}-dbgsym`, versions: [HV], sources: [] }, { name: `linux-headers-${HR}`, versions: [HV], sources: [] }] };
+      x.debuginfo = { vmlinuxPath: `/usr/lib/debug/boot/vmlinux-${HR}`, exists: true, buildId: ID, problem: undefined };
+    });
+    expect(check(f, 'debuginfo')).toMatchObject({ status: 'pass', detail: `linux-image-unsigned-${HR}-dbgsym ${HV} installed (/usr/lib/debug/boot/vmlinux-${HR})` });
+    expect(check(f, 'devel')).toMatchObject({ status: 'pass' });
+    expect(check(f, 'mirrors')).toMatchObject({ status: 'pass' });
   });
 
   it('Ubuntu without the ddebs source: apt knows no -dbgsym package, and the fix says where they are', () => {
@@ -177,7 +222,7 @@ describe('Debian and Ubuntu package checks', () => {
       x.running.release = UR;
       x.installedKernels = [UR];
       x.dpkg = { ok: true, packages: [{ name: `linux-headers-${UR}`, version: '6.8.0-45.45', arch: 'amd64' }] };
-      x.apt = [{ name: `linux-headers-${UR}`, versions: ['6.8.0-45.45'], sources: ['http://archive.ubuntu.com/ubuntu noble-updates/main amd64 Packages'] }];
+      x.apt = { ok: true, offers: [{ name: `linux-headers-${UR}`, versions: ['6.8.0-45.45'], sources: ['http://archive.ubuntu.com/ubuntu noble-updates/main amd64 Packages'] }] };
     });
     expect(check(f, 'mirrors')).toMatchObject({
       status: 'warn',
