@@ -613,7 +613,8 @@ export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts:
   // The bundle names its kernel and release; whether this host's apt is that release's, is asked here.
   const target = await debTargetFor(ctx, { kernel: uname, os: `${manifest.os.id}:${manifest.os.version}`, root: undefined });
   if (target === undefined) throw new UsageError(`the bundle is for ${manifest.os.name}, which is not Debian or Ubuntu, yet holds .deb files`, 'make the bundle again with kdebuginfo bundle');
-  checkDebInstallOptions(ctx, target, opts, warnings, { elsewhereHint: `install this bundle on a ${target.os.name} host` });
+  checkDebInstallOptions(ctx, target, opts, warnings, { elsewhereHint: `install this bundle on a ${target.os.name} host`, gpgcheckApplies: true });
+  await checkBundleArch(ctx, files);
   const waitSeconds = opts.wait ? LOCK_WAIT_SECONDS : 0;
 
   await ensureSystemtapDeb(ctx, opts, waitSeconds, warnings);
@@ -642,6 +643,7 @@ export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts:
     });
   }
 
+  await vouchForBundleFiles(ctx, missing, opts.noGpgcheck, warnings);
   const paths = missing.map((f) => f.path);
   const { alsoInstalled, extra } = await simulateAptInstall(ctx, paths, missing.map((f) => f.name), warnings);
   const action = (installed: PackageAction) => (f: OpenedBundle['files'][number]) => (missing.includes(f) ? installed : 'present');
@@ -704,7 +706,43 @@ async function isDebVersionAtLeast(ctx: Context, a: string, b: string): Promise<
  * the running system), another --package-manager, a host whose apt is not the target's, a
  * non-root user without --dry-run; --no-gpgcheck and --gpg-key are warnings.
  */
-function checkDebInstallOptions(ctx: Context, target: DebTarget, opts: InstallOptions, warnings: string[], how: { elsewhereHint: string }): void {
+/**
+ * A bundle's .debs carry no signature of their own, and the manifest's sha256 sums travel in the
+ * same tarball: they show the copy is whole, not where it came from. What vouches for a .deb is
+ * this host's apt: its lists are signed by the archive, and `apt-cache show NAME=VERSION` gives
+ * the file's SHA256 there. A file whose sum differs, or that apt does not list (stale lists, an
+ * air-gapped host), is refused unless --no-gpgcheck.
+ */
+async function vouchForBundleFiles(ctx: Context, files: OpenedBundle['files'], noGpgcheck: boolean, warnings: string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const f of files) {
+    const version = debVersionOf(f);
+    const stanza = await aptShow(ctx.exec, f.name, version);
+    const listed = stanza?.['SHA256']?.toLowerCase();
+    if (listed === undefined) problems.push(`${f.file}: apt on this host does not list ${f.name}=${version}, so nothing vouches for it`);
+    else if (listed !== f.sha256) problems.push(`${f.file}: its sha256 ${f.sha256} is not the ${listed} apt's signed lists give for ${f.name}=${version}`);
+  }
+  if (problems.length === 0) return;
+  if (noGpgcheck) {
+    const w = `--no-gpgcheck: installing on the bundle's own sha256 sums; apt's lists do not vouch for ${problems.length} file(s)`;
+    warnings.push(w);
+    ctx.ui.warn(w);
+    return;
+  }
+  throw new KdebuginfoError(`the bundle's packages are not the ones apt's signed lists describe:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
+    exitCode: ExitCode.failed,
+    hint: 'refresh apt\'s lists (apt-get update) where the host reaches its mirror, or pass --no-gpgcheck to install on the bundle\'s sha256 sums alone',
+  });
+}
+
+/** Ubuntu's releases name no architecture: an amd64 bundle must not reach an arm64 host's apt. */
+async function checkBundleArch(ctx: Context, files: OpenedBundle['files']): Promise<void> {
+  const host = await dpkgArchitecture(ctx.exec);
+  const foreign = [...new Set(files.map((f) => f.arch).filter((a) => a !== 'all' && a !== host))];
+  if (foreign.length > 0) throw new UsageError(`the bundle's packages are for ${foreign.join(', ')}, this host is ${host}`, 'make the bundle for this host\'s architecture');
+}
+
+function checkDebInstallOptions(ctx: Context, target: DebTarget, opts: InstallOptions, warnings: string[], how: { elsewhereHint: string; gpgcheckApplies?: boolean }): void {
   const root = opts.root ?? '/';
   const { kernel: k, os } = target;
   if (root !== '/') {
@@ -726,7 +764,7 @@ function checkDebInstallOptions(ctx: Context, target: DebTarget, opts: InstallOp
     warnings.push(`${what} is ignored on ${os.name}: apt checks the archive's signatures itself`);
     ctx.ui.warn(warnings[warnings.length - 1] as string);
   };
-  if (opts.noGpgcheck) ignored('--no-gpgcheck');
+  if (opts.noGpgcheck && !how.gpgcheckApplies) ignored('--no-gpgcheck');
   if (opts.gpgKeys.length > 0) ignored('--gpg-key');
 }
 

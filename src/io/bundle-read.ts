@@ -7,6 +7,12 @@ import { packagingOf, type BundleManifest } from './bundle.js';
 import { isSafeFileName } from '../core/listing.js';
 import { KdebuginfoError, UsageError } from '../errors.js';
 
+/** What package names and versions may be (Debian policy §5.6.1, §5.6.12; RPM's NEVRA parts): no leading `-`, no blanks. */
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*$/;
+const VERSION_PART = /^(?:\d+:)?[A-Za-z0-9][A-Za-z0-9.+~^_:-]*$/;
+const RELEASE_PART = /^(?:[A-Za-z0-9][A-Za-z0-9.+~^_]*)?$/;
+const ARCH = /^[A-Za-z0-9_]+$/;
+
 export interface OpenedBundle {
   manifest: BundleManifest;
   /** Absolute paths of the package files, in manifest order, checksums verified. */
@@ -54,6 +60,17 @@ export async function openBundle(file: string): Promise<OpenedBundle> {
     for (const p of manifest.packages) {
       if (!isSafeFileName(p.file) || !looksInstallable(p.file) || !/^[0-9a-f]{64}$/.test(p.sha256)) {
         throw new UsageError(`--from-bundle ${file}: manifest.json lists an unsafe file name or checksum (${JSON.stringify(p.file)})`);
+      }
+      // Names and versions go into dpkg-query, apt-get and rpm argv: a leading `-` would be an option.
+      for (const [field, value, re] of [
+        ['name', p.name, PACKAGE_NAME],
+        ['version', p.version, VERSION_PART],
+        ['release', p.release, RELEASE_PART],
+        ['arch', p.arch, ARCH],
+      ] as const) {
+        if (typeof value !== 'string' || !re.test(value)) {
+          throw new UsageError(`--from-bundle ${file}: manifest.json package ${field} ${JSON.stringify(value)} is not one a package can have`);
+        }
       }
       const path = join(top, p.file);
       const actual = await sha256File(path).catch(() => undefined);

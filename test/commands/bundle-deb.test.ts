@@ -50,6 +50,20 @@ function sh(args: string[], cwd: string, env: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A copy of the bundle with its manifest (and files) changed by `change`, tarred again as the bundle command does. */
+function repackBundle(change: (dir: string, manifest: BundleManifest) => void): string {
+  const to = mkdtempSync(join(work, 'repack-'));
+  spawnSync('cp', ['-r', join(extracted, DIR), to]);
+  const manifestPath = join(to, DIR, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BundleManifest;
+  change(join(to, DIR), manifest);
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  const out = join(to, 'k.tar.gz');
+  const tar = spawnSync('tar', ['czf', out, '-C', to, DIR], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new Error(`tar czf: ${tar.stderr}`);
+  return out;
+}
+
 const debRequests = () => repo.server.requests.filter((q) => q.path.endsWith('.deb')).map((q) => `${q.method} ${q.path.replace(/^\/(\.\/)?/, '')} ${q.status}`);
 
 describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 12 kernel (real apt, local signed repository)', () => {
@@ -156,18 +170,49 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       return join(to, DIR);
     }
 
-    it('--check-only: every checksum OK, names what it would install, changes nothing', async () => {
-      const apt = await makeAptEnv(work);
+    it('--check-only: every checksum OK, apt\'s signed lists vouch for every file, names what it would install, changes nothing', async () => {
+      const apt = await makeAptEnv(work, repo.sourceLine);
       const r = sh(['install.sh', '--check-only'], join(extracted, DIR), apt.env);
       expect(r.code, r.stderr).toBe(0);
       for (const d of repo.debs) expect(r.stdout).toContain(`${d.file}: OK`);
       expect(r.stderr).toContain(`install.sh: kdebuginfo 0.1.0 bundle for kernel ${R}\n`);
       expect(r.stderr).toContain(`install.sh: would install: ${repo.debs.map((d) => `./${d.file}`).join(' ')}\n`);
       expect(readFileSync(join(apt.dpkgDir, 'status'), 'utf8')).toBe('');
+      expect(r.stderr).not.toContain('vouch');
+    });
+
+    it('a host whose apt does not list the packages: refused with exit 1, one line per file; --nogpgcheck goes on, saying so', async () => {
+      const offline = await makeAptEnv(work);
+      const r = sh(['install.sh', '--check-only'], join(extracted, DIR), offline.env);
+      expect(r.code).toBe(1);
+      for (const d of repo.debs) expect(r.stderr).toContain(`install.sh: ${d.file}: apt on this host does not list ${d.name}=${V}, so nothing vouches for it\n`);
+      expect(r.stderr).toContain(
+        "install.sh: refusing 5 file(s) apt's signed lists do not vouch for: refresh apt's lists (apt-get update) where this host reaches its mirror, or pass --nogpgcheck to install on the bundle's sums alone\n",
+      );
+      expect(r.stderr).not.toContain('would install');
+      const forced = sh(['install.sh', '--check-only', '--nogpgcheck'], join(extracted, DIR), offline.env);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stderr).toContain("install.sh: --nogpgcheck: installing on the bundle's own sha256 sums; apt's lists do not vouch for 5 file(s)\n");
+      expect(forced.stderr).toContain('install.sh: would install: ');
+    });
+
+    it('a .deb swapped for another with the sums rewritten to match: the sha256 check passes, apt\'s lists refuse it', async () => {
+      const to = mkdtempSync(join(work, 'swap-'));
+      spawnSync('cp', ['-r', join(extracted, DIR), to]);
+      const dir = join(to, DIR);
+      const [dbg, other] = [repo.debs[0]!, repo.debs[1]!];
+      writeFileSync(join(dir, dbg.file), readFileSync(join(dir, other.file)));
+      const script = readFileSync(join(dir, 'install.sh'), 'utf8');
+      expect(script).toContain(`${dbg.sha256} ${dbg.file}`);
+      writeFileSync(join(dir, 'install.sh'), script.replace(`${dbg.sha256} ${dbg.file}`, `${other.sha256} ${dbg.file}`));
+      const r = sh(['install.sh', '--check-only'], dir, (await makeAptEnv(work, repo.sourceLine)).env);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`${dbg.file}: OK`);
+      expect(r.stderr).toContain(`install.sh: ${dbg.file}: its sha256 ${other.sha256} is not the ${dbg.sha256} apt's signed lists give for ${dbg.name}=${V}\n`);
     });
 
     it('installs with apt-get install -y --no-install-recommends ./FILE.deb ... (STAND-IN apt-get); a second run installs nothing', async () => {
-      const apt = await makeAptEnv(work);
+      const apt = await makeAptEnv(work, repo.sourceLine);
       const standIn = writeAptGetStandIn(work);
       const env = { ...apt.env, PATH: `${standIn.binDir}:${process.env.PATH}` };
       const r = sh(['install.sh', '--no-probe'], join(extracted, DIR), env);
@@ -183,7 +228,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
     });
 
     it('leaves alone a dependency installed at a newer version (apt-get -y would refuse the downgrade); not a main package', async () => {
-      const apt = await makeAptEnv(work);
+      const apt = await makeAptEnv(work, repo.sourceLine);
       markInstalled(apt.dpkgDir, { name: 'linux-kbuild-6.1', version: '6.1.510-1', arch: 'amd64' });
       markInstalled(apt.dpkgDir, { name: `linux-image-${R}-dbg`, version: '6.1.510-1', arch: 'amd64' });
       const r = sh(['install.sh', '--check-only'], join(extracted, DIR), apt.env);
@@ -218,7 +263,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       }
       const help = sh(['install.sh', '--help'], join(extracted, DIR), {});
       expect(help.code).toBe(0);
-      expect(help.stdout).toContain('Usage: sh install.sh [--no-probe] [--check-only]\n');
+      expect(help.stdout).toContain('Usage: sh install.sh [--no-probe] [--check-only] [--nogpgcheck]\n');
       expect(help.stdout).toContain('  --root DIR    not supported: apt installs into the running system only (exit 2);\n');
       const bad = sh(['install.sh', '--nodeps'], join(extracted, DIR), {});
       expect(bad.code).toBe(2);
@@ -229,10 +274,22 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
   describe('install --from-bundle', () => {
     const flags = ['--verify', 'none', '--no-systemtap', '--json'];
 
-    it('--dry-run, on a host whose apt has no source at all: would install the five .debs; apt-get install is not run', async () => {
+    it('a host whose apt lists none of the bundle\'s packages: refused (nothing vouches for them), exit 1 naming each file', async () => {
+      const offline = await makeAptEnv(work);
+      const r = await runCli(['install', '--from-bundle', bundle, '--dry-run', ...flags], { env: offline.env });
+      expect(r.code).toBe(1);
+      const out = r.json();
+      expect(out).toMatchObject({ failed: true, rc: 1, error: { hint: "refresh apt's lists (apt-get update) where the host reaches its mirror, or pass --no-gpgcheck to install on the bundle's sha256 sums alone" } });
+      expect(out.msg.split('\n')).toEqual([
+        "the bundle's packages are not the ones apt's signed lists describe:",
+        ...repo.debs.map((d) => `  ${d.file}: apt on this host does not list ${d.name}=${V}, so nothing vouches for it`),
+      ]);
+    });
+
+    it('--no-gpgcheck on that host: would install the five .debs on the bundle\'s sums alone, saying so; apt-get install is not run', async () => {
       const offline = await makeAptEnv(work);
       const standIn = writeAptGetStandIn(work);
-      const r = await runCli(['install', '--from-bundle', bundle, '--dry-run', ...flags], { env: { ...offline.env, PATH: `${standIn.binDir}:${process.env.PATH}` } });
+      const r = await runCli(['install', '--from-bundle', bundle, '--dry-run', '--no-gpgcheck', ...flags], { env: { ...offline.env, PATH: `${standIn.binDir}:${process.env.PATH}` } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.json()).toMatchObject({
         changed: true,
@@ -242,7 +299,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
         kernel: { uname: R, flavor: 'cloud' },
         os: { id: 'debian', version: '12' },
         verify: null,
-        warnings: [],
+        warnings: ["--no-gpgcheck: installing on the bundle's own sha256 sums; apt's lists do not vouch for 5 file(s)"],
       });
       expect(r.json().packages).toEqual(
         repo.debs.map((d, i) => ({ role: i === 0 ? 'debuginfo' : 'devel', name: d.name, file: d.file, action: 'would-install', size: d.size })),
@@ -251,8 +308,8 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       expect(standIn.calls()).toEqual([]);
     });
 
-    it('installs the bundle\'s files with apt-get (STAND-IN); a second run finds all present and changes nothing', async () => {
-      const apt = await makeAptEnv(work);
+    it('installs the bundle\'s files with apt-get (STAND-IN) once apt\'s signed lists vouch for each; a second run finds all present and changes nothing', async () => {
+      const apt = await makeAptEnv(work, repo.sourceLine);
       const standIn = writeAptGetStandIn(work);
       const env = { ...apt.env, PATH: `${standIn.binDir}:${process.env.PATH}` };
       const first = await runCli(['install', '--from-bundle', bundle, ...flags], { env, isRoot: true });
@@ -274,7 +331,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
     });
 
     it('a dependency already there at a newer version is present, not downgraded', async () => {
-      const apt = await makeAptEnv(work);
+      const apt = await makeAptEnv(work, repo.sourceLine);
       markInstalled(apt.dpkgDir, { name: 'linux-kbuild-6.1', version: '6.1.510-1', arch: 'amd64' });
       const r = await runCli(['install', '--from-bundle', bundle, '--dry-run', ...flags], { env: apt.env });
       expect(r.code, r.stderr).toBe(0);
@@ -282,6 +339,39 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
         DEB_NAMES.map((n) => [n, n === 'linux-kbuild-6.1' ? 'present' : 'would-install']),
       );
       expect(r.json().msg).toBe(`would install 4 package(s) for ${R} from the bundle with apt`);
+    });
+
+    it('a bundle whose .deb was swapped and whose sums were rewritten to match: refused, apt\'s signed lists give another sha256', async () => {
+      const swapped = repackBundle((dir, manifest) => {
+        // The headers package's bytes under the -dbg package's name: a consistent, but false, bundle.
+        const dbg = manifest.packages[0]!;
+        const other = manifest.packages[1]!;
+        writeFileSync(join(dir, dbg.file), readFileSync(join(dir, other.file)));
+        dbg.sha256 = other.sha256;
+        dbg.size = other.size;
+      });
+      const r = await runCli(['install', '--from-bundle', swapped, '--dry-run', ...flags], { env: (await makeAptEnv(work, repo.sourceLine)).env });
+      expect(r.code).toBe(1);
+      const dbg = repo.debs[0]!;
+      expect(r.json().msg.split('\n')).toEqual([
+        "the bundle's packages are not the ones apt's signed lists describe:",
+        `  ${dbg.file}: its sha256 ${repo.debs[1]!.sha256} is not the ${dbg.sha256} apt's signed lists give for ${dbg.name}=${V}`,
+      ]);
+    });
+
+    it('a bundle for another architecture, and a manifest naming a package "-oAPT::x": exit 2 before apt is asked', async () => {
+      const arm = repackBundle((_dir, manifest) => {
+        for (const p of manifest.packages) if (p.arch !== 'all') p.arch = 'arm64';
+      });
+      const a = await runCli(['install', '--from-bundle', arm, '--dry-run', ...flags], { env: (await makeAptEnv(work, repo.sourceLine)).env });
+      expect(a.code).toBe(2);
+      expect(a.json().msg).toBe("the bundle's packages are for arm64, this host is amd64");
+      const evil = repackBundle((_dir, manifest) => {
+        manifest.packages[0]!.name = '-oAPT::x';
+      });
+      const e = await runCli(['install', '--from-bundle', evil, '--dry-run', ...flags], { env: (await makeAptEnv(work)).env });
+      expect(e.code).toBe(2);
+      expect(e.json().msg).toBe(`--from-bundle ${evil}: manifest.json package name "-oAPT::x" is not one a package can have`);
     });
 
     it('refuses a --kernel the bundle was not made for, and --root (exit 2)', async () => {
