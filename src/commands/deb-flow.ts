@@ -43,6 +43,7 @@ import {
   type DebOsInfo,
   type DebPackageRole,
 } from '../core/debian.js';
+import { finishInstall, verifyAfterInstall } from './install-result.js';
 import { parseOsReleaseFields } from '../core/os-release.js';
 import { parseKernelRelease } from '../core/kernel-release.js';
 import { rewriteUrl, type MirrorRewrite } from '../core/mirrors.js';
@@ -483,7 +484,7 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
     p.packages.map((x, i) => ({ role: x.role, name: x.name, file: x.file, action: action(planned[i] as DebPlanned), size: planned[i]?.uri?.size ?? null }));
 
   if (plan.planned.every(present)) {
-    return finish({
+    return finishInstall({
       ...base,
       changed: false,
       msg: `both packages for ${k.uname} are already installed${plan.planned[0]?.version ? ` (build ${plan.planned[0].version})` : ''}`,
@@ -514,7 +515,7 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
   const unresolved = missing.filter((p) => p.uri === undefined);
   if (unresolved.length > 0) {
     if (ctx.dryRun && !plan.hasDebugSource) {
-      return finish({
+      return finishInstall({
         ...base,
         changed: true,
         msg: `would add the ddebs source, refresh apt's lists and install ${missing.map((m) => m.name).join(', ')} for ${k.uname}`,
@@ -535,7 +536,7 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
   const total = fetches.reduce((n, u) => n + (u.size ?? 0), 0);
 
   if (ctx.dryRun) {
-    return finish({
+    return finishInstall({
       ...base,
       changed: true,
       msg: `would download ${formatBytes(total)} and install ${missing.length} package(s) for ${k.uname} with apt${extra}`,
@@ -563,7 +564,7 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
   if (stillMissing.length > 0) {
     throw new KdebuginfoError(`apt-get finished but ${stillMissing.map((p) => `${p.name}=${p.version}`).join(', ')} is not installed`);
   }
-  return verifyInstalled(
+  return verifyAfterInstall(
     {
       ...base,
       changed: true,
@@ -573,22 +574,6 @@ export async function installDeb(ctx: Context, target: DebTarget, opts: InstallO
     runVerification,
     started,
   );
-}
-
-/** The packages went in: verify, and whatever goes wrong after, the report must say changed: true. */
-async function verifyInstalled(installed: Omit<InstallResult, 'verify' | 'durationMs'>, runVerification: () => Promise<InstallResult['verify']>, started: number): Promise<InstallResult> {
-  let verify: InstallResult['verify'];
-  try {
-    verify = await runVerification();
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new KdebuginfoError(`${installed.msg}, but verification could not run: ${message}`, {
-      exitCode: err instanceof KdebuginfoError ? err.exitCode : ExitCode.failed,
-      detail: { ...installed, verify: null, durationMs: Date.now() - started },
-      cause: err,
-    });
-  }
-  return finish({ ...installed, verify, durationMs: Date.now() - started });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -633,7 +618,7 @@ export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts:
   const build = files[0] ? ` (build ${debVersionOf(files[0])})` : '';
 
   if (missing.length === 0) {
-    return finish({
+    return finishInstall({
       ...base,
       changed: false,
       msg: `all ${files.length} packages of the bundle for ${uname} are already installed${build}`,
@@ -648,7 +633,7 @@ export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts:
   const { alsoInstalled, extra } = await simulateAptInstall(ctx, paths, missing.map((f) => f.name), warnings);
   const action = (installed: PackageAction) => (f: OpenedBundle['files'][number]) => (missing.includes(f) ? installed : 'present');
   if (ctx.dryRun) {
-    return finish({
+    return finishInstall({
       ...base,
       changed: true,
       msg: `would install ${missing.length} package(s) for ${uname} from the bundle with apt${extra}`,
@@ -674,7 +659,7 @@ export async function installDebBundle(ctx: Context, bundle: OpenedBundle, opts:
   if (stillMissing.length > 0) {
     throw new KdebuginfoError(`apt-get finished but ${stillMissing.map((f) => `${f.name}=${debVersionOf(f)}`).join(', ')} is not installed`);
   }
-  return verifyInstalled(
+  return verifyAfterInstall(
     { ...base, changed: true, msg: `installed ${missing.length} package(s) for ${uname} from the bundle${extra}`, packages: report(action('installed')) },
     runVerification,
     started,
@@ -701,11 +686,6 @@ async function isDebVersionAtLeast(ctx: Context, a: string, b: string): Promise<
   return r.exitCode === 0;
 }
 
-/**
- * What every apt install refuses or ignores, before anything changes: --root (apt installs into
- * the running system), another --package-manager, a host whose apt is not the target's, a
- * non-root user without --dry-run; --no-gpgcheck and --gpg-key are warnings.
- */
 /**
  * A bundle's .debs carry no signature of their own, and the manifest's sha256 sums travel in the
  * same tarball: they show the copy is whole, not where it came from. What vouches for a .deb is
@@ -742,6 +722,12 @@ async function checkBundleArch(ctx: Context, files: OpenedBundle['files']): Prom
   if (foreign.length > 0) throw new UsageError(`the bundle's packages are for ${foreign.join(', ')}, this host is ${host}`, 'make the bundle for this host\'s architecture');
 }
 
+/**
+ * What every apt install refuses or ignores, before anything changes: --root (apt installs into
+ * the running system), another --package-manager, a host whose apt is not the target's, a
+ * non-root user without --dry-run; --gpg-key is a warning, and so is --no-gpgcheck except for
+ * a bundle (gpgcheckApplies), whose files apt's lists must vouch for.
+ */
 function checkDebInstallOptions(ctx: Context, target: DebTarget, opts: InstallOptions, warnings: string[], how: { elsewhereHint: string; gpgcheckApplies?: boolean }): void {
   const root = opts.root ?? '/';
   const { kernel: k, os } = target;
@@ -798,15 +784,6 @@ async function simulateAptInstall(ctx: Context, specs: readonly string[], ours: 
   const alsoUpgraded = simulated.filter((c) => !isOurs.has(c.name) && c.previous !== null).map((c) => `${c.name} (${c.previous} -> ${c.version})`);
   if (alsoUpgraded.length > 0) warnings.push(`apt also upgrades ${alsoUpgraded.join(', ')} (dependencies of ${[...isOurs].join(', ')})`);
   return { alsoInstalled, extra: alsoInstalled.length > 0 ? `; apt also installs ${alsoInstalled.join(', ')}` : '' };
-}
-
-/** A failed verification is exit 5 with the whole result, as in the RPM flow. */
-function finish(r: InstallResult): InstallResult {
-  if (r.verify && !r.verify.ok) {
-    const failed: InstallResult = { ...r, failed: true, rc: ExitCode.verifyFailed, msg: `${r.msg}, but verification failed: ${r.verify.detail}` };
-    throw new KdebuginfoError(failed.msg, { exitCode: ExitCode.verifyFailed, detail: failed });
-  }
-  return r;
 }
 
 /** `run` for the running kernel, `compile` for one that is not (as the RPM flow). */

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Context } from '../context.js';
+import { finishInstall, verifyAfterInstall } from './install-result.js';
 import { debTargetFor, installDeb, installDebBundle, type DebVerifier } from './deb-flow.js';
 import type { KernelRelease, OsInfo } from '../core/types.js';
 import { buildPlan, installedKernels, type PlanOptions } from './plan.js';
@@ -130,7 +131,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
 
   if (missing.length === 0) {
     verify = await runVerification();
-    return finish(ctx, {
+    return finishInstall({
       ...base,
       changed: false,
       msg: `all ${planned.length} packages for ${kernel.uname} are already installed`,
@@ -148,7 +149,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
 
   const verb = bundle ? 'unpack' : 'download';
   if (ctx.dryRun) {
-    return finish(ctx, {
+    return finishInstall({
       ...base,
       changed: true,
       msg: `would ${verb} ${formatBytes(total)} and install ${resolved.length} package(s) for ${kernel.uname}`,
@@ -183,7 +184,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
     const stillMissing = resolved.filter((r) => !nowInstalled.get(`${r.name}-${r.version}-${r.release}.${r.arch}`));
     if (stillMissing.length === 0) {
       verify = await runVerification();
-      return finish(ctx, {
+      return finishInstall({
         ...base,
         changed: false,
         msg: `all ${planned.length} packages for ${kernel.uname} are already installed`,
@@ -246,26 +247,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
     msg: `installed ${resolved.length} package(s) for ${kernel.uname}`,
     packages: report((p) => (isMissing(p) ? 'installed' : 'present'), sizes),
   };
-  try {
-    verify = await runVerification();
-  } catch (err) {
-    // The packages are in: whatever went wrong after, the report must say changed: true.
-    const message = err instanceof Error ? err.message : String(err);
-    throw new KdebuginfoError(`${installedResult.msg}, but verification could not run: ${message}`, {
-      exitCode: err instanceof KdebuginfoError ? err.exitCode : ExitCode.failed,
-      detail: { ...installedResult, verify: null, durationMs: Date.now() - started },
-      cause: err,
-    });
-  }
-  const result: InstallResult = {
-    ...base,
-    changed: true,
-    msg: `installed ${resolved.length} package(s) for ${kernel.uname}`,
-    packages: report((p) => (isMissing(p) ? 'installed' : 'present'), sizes),
-    verify,
-    durationMs: Date.now() - started,
-  };
-  return finish(ctx, result);
+  return verifyAfterInstall(installedResult, runVerification, started);
 }
 
 /**
@@ -325,14 +307,6 @@ function urlsOf(r: ResolvedPackage): string[] {
   return [r.url, ...r.candidates.filter((c) => c !== r.url)];
 }
 
-/** A failed verification is exit 5 with the whole result, so scripts still see what changed. */
-function finish(ctx: Context, r: InstallResult): InstallResult {
-  if (r.verify && !r.verify.ok) {
-    const failed: InstallResult = { ...r, failed: true, rc: ExitCode.verifyFailed, msg: `${r.msg}, but verification failed: ${r.verify.detail}` };
-    throw new KdebuginfoError(failed.msg, { exitCode: ExitCode.verifyFailed, detail: failed });
-  }
-  return r;
-}
 
 /** `run` on the running kernel; `compile` for one installed but not running; `none` in an image root. */
 export function defaultVerifyLevel(root: string, kernel: KernelRelease, runningUname?: string): VerifyLevel {

@@ -1,0 +1,37 @@
+import type { InstallResult } from './install.js';
+import { ExitCode, KdebuginfoError } from '../errors.js';
+
+/**
+ * The end of every install story, RPM or apt: a failed verification is exit 5 carrying the
+ * whole result, so scripts still see what changed.
+ */
+export function finishInstall(r: InstallResult): InstallResult {
+  if (r.verify && !r.verify.ok) {
+    const failed: InstallResult = { ...r, failed: true, rc: ExitCode.verifyFailed, msg: `${r.msg}, but verification failed: ${r.verify.detail}` };
+    throw new KdebuginfoError(failed.msg, { exitCode: ExitCode.verifyFailed, detail: failed });
+  }
+  return r;
+}
+
+/**
+ * Verify what was just installed. The packages are in: whatever goes wrong after, the report
+ * (the error's detail) must say changed: true.
+ */
+export async function verifyAfterInstall(
+  installed: Omit<InstallResult, 'verify' | 'durationMs'>,
+  runVerification: () => Promise<InstallResult['verify']>,
+  started: number,
+): Promise<InstallResult> {
+  let verify: InstallResult['verify'];
+  try {
+    verify = await runVerification();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new KdebuginfoError(`${installed.msg}, but verification could not run: ${message}`, {
+      exitCode: err instanceof KdebuginfoError ? err.exitCode : ExitCode.failed,
+      detail: { ...installed, verify: null, durationMs: Date.now() - started },
+      cause: err,
+    });
+  }
+  return finishInstall({ ...installed, verify, durationMs: Date.now() - started });
+}
