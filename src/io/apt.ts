@@ -262,7 +262,7 @@ export async function aptInstallUris(exec: Exec, specs: readonly string[]): Prom
 
 /** What `apt-get install` of these specs would install or upgrade (a simulation: nothing changes). */
 export async function aptSimulateInstall(exec: Exec, specs: readonly string[]): Promise<AptSimulatedChange[]> {
-  const r = await exec(['apt-get', 'install', '-s', '-y', '--no-install-recommends', ...specs]);
+  const r = await exec(['apt-get', 'install', '-s', '-y', '--no-install-recommends', '--allow-downgrades', ...specs]);
   return parseSimulatedInstall(r.stdout);
 }
 
@@ -288,12 +288,16 @@ export async function aptUpdate(exec: Exec, opts: { waitSeconds: number; timeout
 }
 
 /**
- * `apt-get install -y --no-install-recommends NAME=VERSION ...`. Recommends stay out (kernel
- * headers recommend a whole toolchain a SystemTap box may not want; what stap needs it depends on).
+ * `apt-get install -y --no-install-recommends --allow-downgrades NAME=VERSION ...`. Recommends
+ * stay out (kernel headers recommend a whole toolchain a SystemTap box may not want; what stap
+ * needs it depends on). Downgrades are allowed because the version is pinned on purpose: the
+ * debug package must be the kernel's own build even when a later upload of the same ABI is
+ * installed, and apt-get -y refuses that without the flag ("Packages were downgraded and -y was
+ * used without --allow-downgrades").
  */
 export async function aptInstall(exec: Exec, specs: readonly string[], opts: { waitSeconds: number; timeoutMs?: number }): Promise<void> {
   const r = await exec(
-    ['apt-get', ...lockOptions(opts.waitSeconds), 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...specs],
+    ['apt-get', ...lockOptions(opts.waitSeconds), 'install', '-y', '--no-install-recommends', '--allow-downgrades', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...specs],
     { mutates: true, allowFailure: true, env: NONINTERACTIVE_ENV, timeoutMs: opts.timeoutMs ?? 3_600_000 },
   );
   if (r.exitCode !== 0 || r.timedOut) {

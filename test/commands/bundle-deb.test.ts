@@ -217,7 +217,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       const env = { ...apt.env, PATH: `${standIn.binDir}:${process.env.PATH}` };
       const r = sh(['install.sh', '--no-probe'], join(extracted, DIR), env);
       expect(r.code, r.stderr).toBe(0);
-      expect(standIn.calls()).toEqual([['install', '-y', '--no-install-recommends', ...repo.debs.map((d) => `./${d.file}`)]]);
+      expect(standIn.calls()).toEqual([['install', '-y', '--no-install-recommends', '--allow-downgrades', ...repo.debs.map((d) => `./${d.file}`)]]);
       expect(r.stderr).toContain(`install.sh: installed: ${repo.debs.map((d) => `${d.name}=${V}`).join(' ')}\n`);
 
       const again = sh(['install.sh', '--no-probe'], join(extracted, DIR), env);
@@ -316,8 +316,8 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       expect(first.code, first.stderr).toBe(0);
       const [argv, ...more] = standIn.calls();
       expect(more).toEqual([]);
-      expect(argv?.slice(0, 9)).toEqual(['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold']);
-      const files = argv?.slice(9) ?? [];
+      expect(argv?.slice(0, 10)).toEqual(['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', '--allow-downgrades', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold']);
+      const files = argv?.slice(10) ?? [];
       expect(files.map((f) => f.slice(f.lastIndexOf(`/${DIR}/`) + DIR.length + 2))).toEqual(repo.debs.map((d) => d.file));
       expect(files.every((f) => f.startsWith('/'))).toBe(true);
       expect(first.json()).toMatchObject({ changed: true, failed: false, msg: `installed 5 package(s) for ${R} from the bundle` });
@@ -372,6 +372,14 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       const e = await runCli(['install', '--from-bundle', evil, '--dry-run', ...flags], { env: (await makeAptEnv(work)).env });
       expect(e.code).toBe(2);
       expect(e.json().msg).toBe(`--from-bundle ${evil}: manifest.json package name "-oAPT::x" is not one a package can have`);
+    });
+
+    it('the -dbg package at a later upload of the same ABI is taken back to the bundle\'s build (the real apt-get -s allows the downgrade)', async () => {
+      const apt = await makeAptEnv(work, repo.sourceLine);
+      markInstalled(apt.dpkgDir, { name: `linux-image-${R}-dbg`, version: '6.1.510-1', arch: 'amd64' });
+      const r = await runCli(['install', '--from-bundle', bundle, '--dry-run', ...flags], { env: apt.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json().packages[0]).toMatchObject({ name: `linux-image-${R}-dbg`, action: 'would-install' });
     });
 
     it('refuses a --kernel the bundle was not made for, and --root (exit 2)', async () => {

@@ -447,6 +447,7 @@ describe('installDeb (replayed real apt output; apt-get install itself never run
         'install',
         '-y',
         '--no-install-recommends',
+        '--allow-downgrades',
         '-o',
         'Dpkg::Options::=--force-confdef',
         '-o',
