@@ -154,6 +154,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
 
   const ctxFor = (cmd: Command) => buildContext(io, env, cmd.optsWithGlobals<GlobalFlags>());
   const userAgent = `kdebuginfo/${VERSION} (+https://github.com/kdebuginfo/kdebuginfo)`;
+  /** What every command that picks a kernel takes from its flags: the target, the mirror rewrites, our User-Agent. */
+  const targetFlags = (o: CommonOpts) => ({ kernel: o.kernel, os: o.os, root: o.root, rewrites: rewritesFrom(o, env), userAgent });
 
   addTargetOptions(program.command('plan'))
     .description('Show which packages the kernel needs and where they will be looked for (no network).')
@@ -170,7 +172,7 @@ Examples:
       wantsJson = Boolean(o.json);
       const { runPlan, formatPlan } = await import('./commands/plan.js');
       const ctx = ctxFor(cmd);
-      const r = await runPlan(ctx, { kernel: o.kernel, os: o.os, root: o.root, rewrites: rewritesFrom(o, env) });
+      const r = await runPlan(ctx, targetFlags(o));
       if (o.json) printJson(io, r);
       else io.stdout.write(formatPlan(r));
     });
@@ -193,7 +195,7 @@ Examples:
       wantsJson = Boolean(o.json);
       const { runResolve, formatResolve } = await import('./commands/resolve.js');
       const ctx = ctxFor(cmd);
-      const r = await runResolve(ctx, { kernel: o.kernel, os: o.os, root: o.root, rewrites: rewritesFrom(o, env), userAgent });
+      const r = await runResolve(ctx, targetFlags(o));
       if (o.json) printJson(io, r);
       else io.stdout.write(formatResolve(r));
     });
@@ -206,11 +208,7 @@ Examples:
       .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5');
   /** The plan flags plus where and how to fetch, shared by download and bundle. */
   const fetchOptions = (o: CommonOpts & { cacheDir?: string; parallel?: string; idleTimeout?: string; retries?: string }) => ({
-    kernel: o.kernel,
-    os: o.os,
-    root: o.root,
-    rewrites: rewritesFrom(o, env),
-    userAgent,
+    ...targetFlags(o),
     cacheDir: o.cacheDir,
     parallel: wholeNumber('--parallel', o.parallel ?? '3', 1),
     idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000,
@@ -318,11 +316,7 @@ Examples:
         const ctx = ctxFor(cmd);
         const envKeys = (env[ENV.gpgKey] ?? '').split(',').map((k) => k.trim()).filter(Boolean);
         const r = await runInstall(ctx, {
-          kernel: o.kernel,
-          os: o.os,
-          root: o.root,
-          rewrites: rewritesFrom(o, env),
-          userAgent,
+          ...targetFlags(o),
           cacheDir: o.cacheDir,
           gpgKeys: [...(o.gpgKey ?? []), ...envKeys],
           noGpgcheck: !o.gpgcheck,
@@ -394,7 +388,7 @@ Examples:
       wantsJson = Boolean(o.json);
       const { runDoctor, formatDoctor, doctorExitCode } = await import('./commands/doctor.js');
       const ctx = ctxFor(cmd);
-      const r = await runDoctor(ctx, { kernel: o.kernel, os: o.os, root: o.root, offline: Boolean(o.offline), rewrites: rewritesFrom(o, env), userAgent });
+      const r = await runDoctor(ctx, { ...targetFlags(o), offline: Boolean(o.offline) });
       if (o.json) printJson(io, r);
       else io.stdout.write(formatDoctor(r));
       exitCode = doctorExitCode(r);
