@@ -1,8 +1,9 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { buildDeb } from './deb-root.js';
 import { startMirrorServer, type MirrorServer } from '../../fixtures/mirror-server.mjs';
 
 /**
@@ -102,40 +103,18 @@ function kernelDebSpecs(release: string, version: string): DebSpec[] {
   ];
 }
 
-function buildDeb(spec: DebSpec, version: string, stage: string, out: string): FixtureDeb {
-  const dir = join(stage, spec.name);
-  mkdirSync(join(dir, 'DEBIAN'), { recursive: true });
-  const control = [
-    `Package: ${spec.name}`,
-    'Source: linux',
-    `Version: ${version}`,
-    `Architecture: ${spec.arch}`,
-    'Maintainer: kdebuginfo tests <tests@kdebuginfo.invalid>',
-    ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
-    'Section: kernel',
-    'Priority: optional',
-    'Description: kdebuginfo test fixture, not a real kernel package',
-  ];
-  writeFileSync(join(dir, 'DEBIAN/control'), `${control.join('\n')}\n`);
-  for (const [path, content] of Object.entries(spec.files)) {
-    const at = join(dir, path);
-    mkdirSync(join(at, '..'), { recursive: true });
-    if (typeof content === 'string') writeFileSync(at, content);
-    else symlinkSync(content.link, at);
-  }
-  const file = `${spec.name}_${version}_${spec.arch}.deb`;
-  const path = join(out, file);
-  run(['dpkg-deb', '--root-owner-group', '-Zgzip', '--build', dir, path]);
-  return { name: spec.name, version, arch: spec.arch, file, path, size: statSync(path).size, sha256: sha256(path) };
+/** One fixture .deb, built by test/support/deb-root.ts's buildDeb (dpkg-deb), with its size and sha256. */
+function buildRepoDeb(spec: DebSpec, version: string, out: string): FixtureDeb {
+  const files = Object.fromEntries(Object.entries(spec.files).map(([path, c]) => [`/${path}`, typeof c === 'string' ? c : { symlink: c.link }]));
+  const path = buildDeb(out, { name: spec.name, version, arch: spec.arch, source: 'linux', files, ...(spec.depends ? { depends: spec.depends } : {}) });
+  return { name: spec.name, version, arch: spec.arch, file: basename(path), path, size: statSync(path).size, sha256: sha256(path) };
 }
 
 /** Build, sign and serve the repository for kernel `release` at `version`, under `work`. */
 export async function startAptRepo(opts: { release: string; version: string; work: string }): Promise<AptRepo> {
   const repo = join(opts.work, 'repo');
-  const stage = join(opts.work, 'deb-stage');
   mkdirSync(repo, { recursive: true });
-  const debs = kernelDebSpecs(opts.release, opts.version).map((s) => buildDeb(s, opts.version, stage, repo));
-  rmSync(stage, { recursive: true, force: true });
+  const debs = kernelDebSpecs(opts.release, opts.version).map((s) => buildRepoDeb(s, opts.version, repo));
 
   // `--multiversion`: keep every version; /dev/null: no override file (it only warns).
   writeFileSync(join(repo, 'Packages'), run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], { cwd: repo }));

@@ -14,7 +14,7 @@
  * Ubuntu names its debug package linux-image-unsigned-<R>-dbgsym with the same vmlinux path.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -25,6 +25,8 @@ export interface DebSpec {
   version: string;
   arch?: string;
   depends?: string;
+  /** The control file's Source field (`linux` for the kernel's packages); left out when not given. */
+  source?: string;
   /** Absolute path in the installed system -> contents. */
   files: Record<string, DebFile>;
 }
@@ -38,9 +40,13 @@ function run(argv: string[], what: string): string {
 /** A real ELF shared object carrying `.note.gnu.build-id` = buildId (40 hex digits), linked by gcc. */
 export function buildIdElf(path: string, buildId: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'kdebuginfo-elf-'));
-  writeFileSync(join(dir, 'v.c'), '/* kdebuginfo test fixture: not a kernel */\nint kdebuginfo_fixture(void) { return 0; }\n');
-  mkdirSync(dirname(path), { recursive: true });
-  run(['gcc', '-shared', '-nostdlib', '-fPIC', `-Wl,--build-id=0x${buildId}`, '-o', path, join(dir, 'v.c')], 'linking a build-id ELF');
+  try {
+    writeFileSync(join(dir, 'v.c'), '/* kdebuginfo test fixture: not a kernel */\nint kdebuginfo_fixture(void) { return 0; }\n');
+    mkdirSync(dirname(path), { recursive: true });
+    run(['gcc', '-shared', '-nostdlib', '-fPIC', `-Wl,--build-id=0x${buildId}`, '-o', path, join(dir, 'v.c')], 'linking a build-id ELF');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Build `<dir>/<name>_<version>_<arch>.deb` with dpkg-deb; returns its path. */
@@ -50,6 +56,7 @@ export function buildDeb(dir: string, spec: DebSpec): string {
   mkdirSync(join(stage, 'DEBIAN'));
   const control = [
     `Package: ${spec.name}`,
+    ...(spec.source ? [`Source: ${spec.source}`] : []),
     `Version: ${spec.version}`,
     `Architecture: ${arch}`,
     'Maintainer: kdebuginfo tests <tests@example.invalid>',
@@ -71,7 +78,11 @@ export function buildDeb(dir: string, spec: DebSpec): string {
   }
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${spec.name}_${spec.version}_${arch}.deb`);
-  run(['dpkg-deb', '--root-owner-group', '-Zgzip', '--build', stage, out], 'building a .deb');
+  try {
+    run(['dpkg-deb', '--root-owner-group', '-Zgzip', '--build', stage, out], 'building a .deb');
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
   return out;
 }
 
