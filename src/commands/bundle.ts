@@ -1,13 +1,11 @@
-import { stat } from 'node:fs/promises';
-import { resolve, dirname, join } from 'node:path';
+import { resolve, dirname } from 'node:path';
 import type { Context } from '../context.js';
 import type { PlanResult } from './plan.js';
-import { cacheDirFor, downloadItemOf, engineOptions, progressFor, resolveForFetch, type FetchOptions } from './fetch-plan.js';
-import { debTargetFor, downloadDebForBundle, type DebTarget } from './deb-flow.js';
-import { downloadVerified } from '../io/download.js';
+import { cacheDirFor, downloadItemOf, engineOptions, lockCache, progressFor, resolveForFetch, type FetchOptions } from './fetch-plan.js';
+import { downloadVerified, inspectCache } from '../io/download.js';
 import { installScriptTemplate, renderInstallScript, writeBundle, type BundleManifest } from '../io/bundle.js';
 import { formatBytes } from '../core/format.js';
-import { KdebuginfoError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 export interface BundleCommandOptions extends FetchOptions {
   /** -o, --output FILE.tar.gz (required). */
@@ -36,116 +34,77 @@ export interface BundleResult extends Omit<PlanResult, 'packages' | 'kernel' | '
 }
 
 /**
- * Resolve and fetch the kernel's three packages (through the cache, as `download`), then write
- * `-o FILE.tar.gz` with the RPMs, manifest.json and install.sh: how air-gapped hosts and CentOS 7
- * (whose glibc cannot run Node 18+) get served from a control machine. A Debian/Ubuntu kernel
- * gets the same archive with .debs fetched by apt (bundleDeb).
+ * Resolve and fetch the kernel's packages (through the cache, as `download`), then write
+ * `-o FILE.tar.gz` with the packages, manifest.json and the family's install.sh: how air-gapped
+ * hosts and CentOS 7 (whose glibc cannot run Node 18+) get served from a control machine. A
+ * Debian/Ubuntu bundle also carries the headers' same-build dependencies; its control machine
+ * must run the target's release, because that apt names the packages.
  */
 export async function runBundle(ctx: Context, opts: BundleCommandOptions): Promise<BundleResult> {
   if (!/\.(tar\.gz|tgz)$/.test(opts.output)) {
     throw new UsageError(`-o ${opts.output}: a bundle is a gzipped tar, name it FILE.tar.gz`);
   }
   const output = resolve(ctx.cwd, opts.output);
-  const deb = await debTargetFor(ctx, opts);
-  if (deb) return bundleDeb(ctx, deb, opts, output);
-  const { plan, packages } = await resolveForFetch(ctx, opts);
+  const { backend, plan, packages, extras } = await resolveForFetch(ctx, opts);
+  const all = [...packages, ...extras.map((e) => e.pkg)];
+  const dependencyOf = new Map(extras.map((e) => [e.pkg.name, e.dependencyOf]));
   const directory = `kdebuginfo-${plan.kernel.uname}`;
-  const listed = packages.map((p) => ({ role: p.role, file: p.file, url: p.url, size: p.size }));
+  const listed = all.map((p) => ({ role: p.role, file: p.file, url: p.url, size: p.size }));
   const base = { kernel: plan.kernel, os: plan.os, notes: plan.notes, output, dryRun: ctx.dryRun, directory, packages: listed };
-  if (ctx.dryRun) {
-    ctx.ui.info(`would fetch ${packages.length} packages and write ${output}`);
-    return { ...base, size: null, sha256: null, manifest: null };
-  }
-
   const cacheDir = cacheDirFor(ctx, opts);
-  const items = packages.map(downloadItemOf);
-  const packed = items.reduce((n, i) => n + (i.size ?? 0), 0);
-  const progress = progressFor(ctx);
-  let files;
-  try {
-    files = await downloadVerified(items, {
-      ...engineOptions(ctx, opts, cacheDir, progress),
-      // The archive is about the size of the RPMs (gzip gains nothing on them), plus a temp copy
-      // of nothing: it is written once, beside its final name.
-      extraSpace: [{ path: dirname(output), bytes: packed, what: 'bundle' }],
-    });
-  } finally {
-    progress.close();
-  }
-
-  const manifest: BundleManifest = {
-    format: 1,
-    packaging: 'rpm',
-    tool: { name: 'kdebuginfo', version: opts.toolVersion },
-    created: (opts.now ?? (() => new Date()))().toISOString(),
-    kernel: { ...plan.kernel },
-    os: { ...plan.os },
-    packages: packages.map((p, i) => ({
-      role: p.role,
-      name: p.name,
-      version: p.version,
-      release: p.release,
-      arch: p.arch,
-      file: p.file,
-      size: files[i]!.size,
-      sha256: files[i]!.sha256,
-    })),
-    installer: 'install.sh',
-  };
-  const installScript = renderInstallScript(await installScriptTemplate(), manifest);
-  ctx.ui.info(`writing ${output}`);
-  const written = await writeBundle({
-    output,
-    directory,
-    manifest,
-    installScript,
-    files: files.map((f) => ({ name: f.file, path: f.path })),
-  });
-  return { ...base, size: written.size, sha256: written.sha256, manifest };
-}
-
-/**
- * The Debian/Ubuntu bundle: `apt-get download` of the pinned debug and headers packages and the
- * headers' same-build dependencies (downloadDeb: each file checked against apt's sha256) into
- * `<cache>/deb/<R>/`, where a second run finds them and fetches nothing, then the same archive
- * as for RPMs with install-deb.sh as its install.sh. apt on this machine must serve the target's
- * release: the control machine runs the same Debian or Ubuntu release as the target.
- */
-async function bundleDeb(ctx: Context, target: DebTarget, opts: BundleCommandOptions, output: string): Promise<BundleResult> {
-  const uname = target.kernel.uname;
-  const directory = `kdebuginfo-${uname}`;
-  const dir = join(cacheDirFor(ctx, opts), 'deb', uname);
-  const { download, dependencyOf } = await downloadDebForBundle(ctx, target, dir, opts);
-  const listed = download.packages.map((p) => ({ role: p.role, file: p.file, url: p.url, size: p.size }));
-  const base = { kernel: download.kernel, os: download.os, notes: download.notes, output, dryRun: ctx.dryRun, directory, packages: listed };
+  const items = all.map(downloadItemOf);
   if (ctx.dryRun) {
-    ctx.ui.info(`would fetch ${download.packages.filter((p) => p.status !== 'cached').length} of ${listed.length} packages into ${dir} and write ${output}`);
+    const states = await inspectCache(items, { cacheDir, exec: ctx.exec });
+    ctx.ui.info(`would fetch ${states.filter((x) => x.state !== 'cached').length} of ${items.length} packages into ${cacheDir} and write ${output}`);
     return { ...base, size: null, sha256: null, manifest: null };
   }
 
-  const files = await Promise.all(
-    download.packages.map(async (p) => {
-      if (p.path === null || p.sha256 === null) throw new KdebuginfoError(`${p.file} was not fetched`);
-      return { ...p, path: p.path, sha256: p.sha256, size: (await stat(p.path)).size };
-    }),
-  );
-  const manifest: BundleManifest = {
-    format: 1,
-    packaging: 'deb',
-    tool: { name: 'kdebuginfo', version: opts.toolVersion },
-    created: (opts.now ?? (() => new Date()))().toISOString(),
-    kernel: { ...download.kernel },
-    os: { ...download.os },
-    packages: files.map((p) => {
-      const of = dependencyOf.get(p.name);
-      return { role: p.role, name: p.name, version: p.version, release: p.release, arch: p.arch, file: p.file, size: p.size, sha256: p.sha256, ...(of === undefined ? {} : { dependencyOf: of }) };
-    }),
-    installer: 'install.sh',
-  };
-  const installScript = renderInstallScript(await installScriptTemplate('deb'), manifest);
-  ctx.ui.info(`writing ${output}`);
-  const written = await writeBundle({ output, directory, manifest, installScript, files: files.map((f) => ({ name: f.file, path: f.path })) });
-  return { ...base, size: written.size, sha256: written.sha256, manifest };
+  const packed = items.reduce((n, i) => n + (i.size ?? 0), 0);
+  const { lock } = await lockCache(ctx, cacheDir, opts.wait ?? true);
+  try {
+    const progress = progressFor(ctx);
+    let files;
+    try {
+      files = await downloadVerified(items, {
+        ...engineOptions(ctx, opts, cacheDir, progress),
+        // The archive is about the size of the packages (gzip gains nothing on them), written once
+        // beside its final name.
+        extraSpace: [{ path: dirname(output), bytes: packed, what: 'bundle' }],
+      });
+    } finally {
+      progress.close();
+    }
+
+    const manifest: BundleManifest = {
+      format: 1,
+      packaging: backend.bundleTemplate,
+      tool: { name: 'kdebuginfo', version: opts.toolVersion },
+      created: (opts.now ?? (() => new Date()))().toISOString(),
+      kernel: { ...plan.kernel },
+      os: { ...plan.os },
+      packages: all.map((p, i) => {
+        const of = dependencyOf.get(p.name);
+        return {
+          role: p.role,
+          name: p.name,
+          version: p.version,
+          release: p.release,
+          arch: p.arch,
+          file: p.file,
+          size: files[i]!.size,
+          sha256: files[i]!.sha256,
+          ...(of === undefined ? {} : { dependencyOf: of }),
+        };
+      }),
+      installer: 'install.sh',
+    };
+    const installScript = renderInstallScript(await installScriptTemplate(backend.bundleTemplate), manifest);
+    ctx.ui.info(`writing ${output}`);
+    const written = await writeBundle({ output, directory, manifest, installScript, files: files.map((f) => ({ name: f.file, path: f.path })) });
+    return { ...base, size: written.size, sha256: written.sha256, manifest };
+  } finally {
+    await lock.release();
+  }
 }
 
 export function formatBundle(r: BundleResult): string {

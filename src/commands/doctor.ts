@@ -8,7 +8,7 @@ import { planLocations, type PlannedPackage } from '../core/resolver.js';
 import { evaluateDoctor, isReady, type DebDoctorTarget, type DoctorCheck, type DoctorFacts, type DoctorTarget } from '../core/doctor.js';
 import { gatherDoctorFacts, readSystemFacts, type SystemFacts } from '../io/doctor-facts.js';
 import { debImagePackages, debPackagesFor, isDebFamily, runningBuildVersion } from '../core/debian.js';
-import { debTargetFor } from './deb-flow.js';
+import { debTargetFor } from '../backends/deb/target.js';
 import { ExitCode } from '../errors.js';
 
 export interface DoctorOptions {

@@ -2,14 +2,13 @@ import { copyFile, link, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { PlanResult } from './plan.js';
-import { cacheDirFor, downloadItemOf, engineOptions, progressFor, resolveForFetch, type FetchOptions } from './fetch-plan.js';
-import type { ResolvedPackage } from '../core/resolver.js';
+import { cacheDirFor, downloadItemOf, engineOptions, lockCache, progressFor, resolveForFetch, type FetchOptions } from './fetch-plan.js';
+import type { Backend, Resolved } from '../backends/types.js';
 import type { PackageRole } from '../core/types.js';
 import { downloadVerified, inspectCache, type DownloadedFile } from '../io/download.js';
 import { ensureDir, type SpaceNeed } from '../io/cache.js';
 import { formatBytes } from '../core/format.js';
 import { KdebuginfoError } from '../errors.js';
-import { debTargetFor, downloadDeb } from './deb-flow.js';
 
 export interface DownloadCommandOptions extends FetchOptions {
   /** --dest DIR: also place the three RPMs there (hard links when on the cache's filesystem). */
@@ -53,11 +52,10 @@ export interface DownloadResult extends Omit<PlanResult, 'packages'> {
  * them in --dest. Under --dry-run: resolve (read-only network) and report what the cache already
  * holds, fetch and write nothing.
  */
-export async function runDownload(ctx: Context, opts: DownloadCommandOptions): Promise<DownloadResult> {
-  // Debian/Ubuntu: apt-get download into --dest (default: the current directory); apt keeps its own cache.
-  const deb = await debTargetFor(ctx, opts);
-  if (deb) return downloadDeb(ctx, deb, opts.dest ?? '.', opts);
-  const { plan, packages } = await resolveForFetch(ctx, opts);
+export async function runDownload(ctx: Context, opts: DownloadCommandOptions, bound?: Backend): Promise<DownloadResult> {
+  const fetched = await resolveForFetch(ctx, opts, bound);
+  const { plan } = fetched;
+  const packages = [...fetched.packages, ...fetched.extras.map((e) => e.pkg)];
   const cacheDir = cacheDirFor(ctx, opts);
   const dest = opts.dest === undefined ? null : resolve(ctx.cwd, opts.dest);
   const items = packages.map(downloadItemOf);
@@ -85,7 +83,20 @@ export async function runDownload(ctx: Context, opts: DownloadCommandOptions): P
     return { ...base, packages: out, fetchedBytes: 0 };
   }
 
-  await ensureDir(cacheDir);
+  const { lock } = await lockCache(ctx, cacheDir, opts.wait ?? true);
+  try {
+    return await fetchAndPlace(ctx, opts, { packages, items, cacheDir, dest, base });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function fetchAndPlace(
+  ctx: Context,
+  opts: DownloadCommandOptions,
+  j: { packages: Resolved[]; items: ReturnType<typeof downloadItemOf>[]; cacheDir: string; dest: string | null; base: Omit<DownloadResult, 'packages' | 'fetchedBytes'> },
+): Promise<DownloadResult> {
+  const { packages, items, cacheDir, dest, base } = j;
   const extraSpace: SpaceNeed[] = [];
   if (dest && !(await sameFilesystem(cacheDir, dest))) {
     extraSpace.push({ path: dest, bytes: items.reduce((n, i) => n + (i.size ?? 0), 0), what: `copies in ${dest}` });
@@ -113,7 +124,7 @@ export async function runDownload(ctx: Context, opts: DownloadCommandOptions): P
 }
 
 function packageResult(
-  p: ResolvedPackage,
+  p: Resolved,
   r: Pick<DownloadedPackage, 'status' | 'path' | 'sha256' | 'verifiedBy' | 'fetchedBytes'> & Partial<Pick<DownloadedPackage, 'size' | 'url'>>,
 ): DownloadedPackage {
   return {

@@ -1,9 +1,9 @@
 import type { Context } from '../context.js';
-import { buildPlan, type PlanOptions, type PlanResult } from './plan.js';
-import { resolveOrThrow } from './resolve.js';
-import type { ResolvedPackage } from '../core/resolver.js';
-import type { KernelRelease, OsInfo } from '../core/types.js';
-import { chooseCacheDir } from '../io/cache.js';
+import { join } from 'node:path';
+import { readTarget } from '../backends/target.js';
+import type { Backend, OfflineExtra, PlanOptions, PlanResult, Resolved } from '../backends/types.js';
+import { chooseCacheDir, ensureDir } from '../io/cache.js';
+import { acquireLock, type Lock } from '../io/lock.js';
 import { createProgress, type Progress } from '../io/progress.js';
 import type { DownloadItem, DownloadOptions } from '../io/download.js';
 
@@ -18,27 +18,54 @@ export interface FetchOptions extends PlanOptions {
   idleTimeoutMs?: number | undefined;
   /** --retries per URL (default 5). */
   retries?: number | undefined;
+  /** Wait for another run holding the cache (default); --no-wait fails at once. */
+  wait?: boolean | undefined;
 }
 
 export interface FetchPlan {
+  backend: Backend;
   plan: PlanResult;
-  kernel: KernelRelease;
-  os: OsInfo;
-  packages: ResolvedPackage[];
+  packages: Resolved[];
+  /** What an offline install needs besides (Debian: the headers' same-build dependencies). */
+  extras: OfflineExtra[];
 }
 
-/** Plan, then find every package on the mirrors; exit 3 (as `resolve`) when one is nowhere. */
-export async function resolveForFetch(ctx: Context, opts: FetchOptions): Promise<FetchPlan> {
-  const { result: plan, planned, kernel, os } = await buildPlan(ctx, opts);
-  return { plan, kernel, os, packages: await resolveOrThrow(ctx, planned, os, opts) };
+/** Plan, then find every package where it can be fetched; exit 3 (as `resolve`) when one is nowhere. */
+export async function resolveForFetch(ctx: Context, opts: FetchOptions, bound?: Backend): Promise<FetchPlan> {
+  const backend = bound ?? (await readTarget(ctx, opts));
+  const plan = await backend.plan(opts);
+  const packages = await backend.resolve({ ...opts, signal: ctx.signal });
+  return { backend, plan, packages, extras: await backend.offlineExtras(packages) };
 }
+
+/**
+ * One lock per cache: `download`, `bundle` and `install` take it before they write there, so two
+ * runs never discard or rename each other's files. A run that has to wait says so; what is
+ * already in the cache is looked at after the lock is held (the engine keeps a verified file).
+ */
+export async function lockCache(ctx: Context, cacheDir: string, wait: boolean): Promise<{ lock: Lock; waited: boolean }> {
+  await ensureDir(cacheDir);
+  let waited = false;
+  const lock = await acquireLock(join(cacheDir, CACHE_LOCK), {
+    wait,
+    onWait: (pid) => {
+      waited = true;
+      ctx.ui.info(`waiting for another kdebuginfo (pid ${pid}) to finish...`);
+    },
+    signal: ctx.signal,
+  });
+  return { lock, waited };
+}
+
+/** The lock file's name in the cache directory (kept from when only install took it). */
+export const CACHE_LOCK = 'install.lock';
 
 /**
  * A resolved package as a download: the URL it was found at first, then the other planned
  * locations as fallbacks (a mirror that fails mid-way need not end the run; the repodata checksum
  * still decides what is accepted from them).
  */
-export function downloadItemOf(p: ResolvedPackage): DownloadItem {
+export function downloadItemOf(p: Resolved): DownloadItem {
   return {
     file: p.file,
     urls: [...new Set([p.url, ...p.candidates])],

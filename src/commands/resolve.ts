@@ -1,74 +1,34 @@
 import type { Context } from '../context.js';
-import { buildPlan, assertResolvable, type PlanOptions, type PlanResult } from './plan.js';
-import { resolvePackages, type Attempt, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
-import type { OsInfo } from '../core/types.js';
-import type { MirrorRewrite } from '../core/mirrors.js';
-import { createHttpClient } from '../io/http.js';
-import { createMirrorClient } from '../io/mirror-client.js';
-import { KdebuginfoError, ExitCode } from '../errors.js';
+import { readTarget } from '../backends/target.js';
+import type { PlanOptions, PlanResult, Resolved } from '../backends/types.js';
 import { formatBytes } from '../core/format.js';
-import { debTargetFor, resolveDeb } from './deb-flow.js';
 
 export interface ResolveResult extends Omit<PlanResult, 'packages'> {
-  packages: Array<PlanResult['packages'][number] & Pick<ResolvedPackage, 'url' | 'size' | 'checksum' | 'source'>>;
+  packages: Array<PlanResult['packages'][number] & Pick<Resolved, 'url' | 'size' | 'checksum' | 'source'>>;
 }
 
-/**
- * Find every planned package on the mirrors, or fail with exit 3 listing every location tried
- * and the nearest versions there. `detail` adds to what --json reports on that failure.
- */
-export async function resolveOrThrow(
-  ctx: Context,
-  planned: readonly PlannedPackage[],
-  os: OsInfo,
-  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string },
-  detail: object = {},
-): Promise<ResolvedPackage[]> {
-  assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug });
-  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
-  if (resolution.missing.length > 0) {
-    throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
-      exitCode: ExitCode.notFound,
-      hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
-    });
-  }
-  return resolution.packages;
-}
-
+/** Plan, then find every package where it can be fetched (exit 3 when one is nowhere). */
 export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
-  const deb = await debTargetFor(ctx, opts);
-  if (deb) return resolveDeb(ctx, deb, opts);
-  const { result: plan, planned, os } = await buildPlan(ctx, opts);
-  const packages = await resolveOrThrow(ctx, planned, os, opts);
-  return {
-    ...plan,
-    packages: packages.map((p) => ({
-      role: p.role,
-      name: p.name,
-      version: p.version,
-      release: p.release,
-      arch: p.arch,
-      file: p.file,
-      candidates: p.candidates,
-      url: p.url,
-      size: p.size,
-      checksum: p.checksum,
-      source: p.source,
-    })),
-  };
+  const backend = await readTarget(ctx, opts);
+  const plan = await backend.plan(opts);
+  const packages = await backend.resolve({ ...opts, signal: ctx.signal });
+  return { ...plan, packages: packages.map(resolvedJson) };
 }
 
-export function formatNotFound(files: readonly string[], attempts: readonly Attempt[]): string {
-  const lines = [`not found on any mirror: ${files.join(', ')}`, 'Tried:'];
-  for (const a of attempts) {
-    if (a.outcome === 'found') continue;
-    let line = `  ${a.package}: ${a.method} ${a.location}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`;
-    if (a.nearest && a.nearest.length > 0) line += `; nearest there: ${a.nearest.join(', ')}`;
-    lines.push(line);
-  }
-  return lines.join('\n');
+export function resolvedJson(p: Resolved): ResolveResult['packages'][number] {
+  return {
+    role: p.role,
+    name: p.name,
+    version: p.version,
+    release: p.release,
+    arch: p.arch,
+    file: p.file,
+    candidates: p.candidates,
+    url: p.url,
+    size: p.size,
+    checksum: p.checksum,
+    source: p.source,
+  };
 }
 
 export function formatResolve(r: ResolveResult): string {

@@ -7,12 +7,12 @@
  * `<root>/lib/modules/<R>/build` under `--root`.
  */
 import semver from 'semver';
-import type { KernelRelease, OsInfo, PackageSpec } from './types.js';
-import type { DebKernelRelease, DebOsInfo, DebPackageCandidates, InstalledDeb } from './debian.js';
+import { nvraOf, rpmFileName } from './package-naming.js';
+import type { PackageSpec } from './types.js';
 import { formatBytes } from './format.js';
 import { compareEvr } from './rpm-version.js';
 import { parseKernelRelease } from './kernel-release.js';
-import { fail, installCommand, isDebBox, kdebuginfoInstall, pass, skip, warn, type CheckStatus, type Verdict } from './doctor-verdict.js';
+import { fail, installCommand, isDebBox, kdebuginfoInstall, pass, skip, warn, type Verdict } from './doctor-verdict.js';
 import {
   debDevelPackage,
   debDebuginfoPackage,
@@ -26,203 +26,9 @@ import {
 
 export type { CheckStatus } from './doctor-verdict.js';
 
-export type CheckId =
-  | 'distro'
-  | 'kernel'
-  | 'stap'
-  | 'compiler'
-  | 'devel'
-  | 'build-link'
-  | 'debuginfo'
-  | 'build-id'
-  | 'privileges'
-  | 'lockdown'
-  | 'container'
-  | 'stale-cache'
-  | 'disk-space'
-  | 'reboot-pending'
-  | 'mirrors';
-
-export interface DoctorCheck {
-  id: CheckId;
-  title: string;
-  status: CheckStatus;
-  /** What was found, one or two sentences. */
-  detail: string;
-  /** What to do about it; null when there is nothing to do (pass, skip). */
-  fix: string | null;
-}
-
-export interface InstalledRpm {
-  name: string;
-  version: string;
-  release: string;
-  arch: string;
-  /** `Requires` as `name`, `name = V-R`, `name >= V`, ... (rpmlib() entries included). */
-  requires: string[];
-}
-
-export interface RpmDoctorTarget {
-  packaging?: 'rpm';
-  kernel: KernelRelease;
-  os: OsInfo;
-  /** How the OS was chosen when it was not this box's os-release (an inference from the dist tag). */
-  notes: string[];
-  /** The three packages at the kernel's exact version, by naming rule (packagesFor). */
-  packages: PackageSpec[];
-}
-
-/** A Debian or Ubuntu kernel: two packages (no -common), installed through apt, versions from dpkg. */
-export interface DebDoctorTarget {
-  packaging: 'deb';
-  kernel: DebKernelRelease;
-  os: DebOsInfo;
-  /** Debian architecture of the packages (`amd64`). */
-  arch: string;
-  notes: string[];
-  /** The debug-symbol and headers package names to look for, in order (debPackagesFor). */
-  packages: DebPackageCandidates[];
-  /** The kernel image's package names: its installed version names the build of a kernel that is not running. */
-  images: string[];
-  /** The running kernel's own package version (`uname -v` on Debian, /proc/version_signature on Ubuntu), when it is the target. */
-  runningBuild: string | undefined;
-  /** Is this host's apt the target's (same distribution and release, no image root)? Only then is apt asked. */
-  aptIsTarget: boolean;
-}
-
-export type DoctorTarget = RpmDoctorTarget | DebDoctorTarget;
-
-export interface DevelTreeFacts {
-  /** `/usr/src/kernels/<R>` (display path). */
-  treeDir: string;
-  treeExists: boolean;
-  /** `/lib/modules/<R>/build` (display path). */
-  linkPath: string;
-  link: 'missing' | 'symlink' | 'directory' | 'other';
-  /** What the symlink says (readlink), as written. */
-  linkTarget: string | undefined;
-  /** The directory the link leads to, inside the root (display path); undefined when dangling. */
-  resolvedDir: string | undefined;
-  /** `UTS_RELEASE` from `<resolved>/include/generated/utsrelease.h`. */
-  utsRelease: string | undefined;
-  /** Why utsRelease is missing (no file, no define). */
-  utsProblem: string | undefined;
-}
-
-export interface CachedModule {
-  /** Display path of the .ko. */
-  path: string;
-  mtimeMs: number;
-  /** Kernel release from the module's `vermagic=` (.modinfo); undefined when unreadable. */
-  release: string | undefined;
-}
-
-export type DiskPurpose = 'debuginfo' | 'devel' | 'downloads' | 'stap-cache';
-
-export interface DiskFacts {
-  purpose: DiskPurpose;
-  /** Where the bytes would go (display path). */
-  path: string;
-  /** Filesystem identity (st_dev): claims on one filesystem add up. */
-  device: number;
-  freeBytes: number;
-}
-
-export interface MirrorProbe {
-  role: string;
-  file: string;
-  url: string;
-  ok: boolean;
-  /** `HTTP 404`, `ECONNREFUSED`, `timed out`, ... */
-  reason: string | undefined;
-}
-
-export interface DoctorFacts {
-  /** `/`, or the image root every path was read under. */
-  root: string;
-  /**
-   * Do the running-system checks apply? True for `/`. Under `--root`, only when the root holds
-   * `proc/` or `sys/` (a snapshot of a system, or the stand-ins tests write); a real image root
-   * has neither, and those checks are skipped naming the reason.
-   */
-  isLiveSystem: boolean;
-  osRelease: { path: string; text: string } | undefined;
-  /** The parsed os-release of the box, or why it does not parse (unsupported distro). */
-  hostOs: { ok: true; os: OsInfo } | { ok: false; problem: string } | undefined;
-  target: DoctorTarget | undefined;
-  /** Why there is no target (a release that parses as no known kernel, no kernel in the root). */
-  targetError: string | undefined;
-  running: {
-    /** `uname -r` (host) or `<root>/proc/sys/kernel/osrelease` (stand-in); undefined when unknown. */
-    release: string | undefined;
-    /** Where the release came from, for messages. */
-    releaseSource: string | undefined;
-    buildId: string | undefined;
-    /** Display path of the notes file read. */
-    notesPath: string;
-    /** Why buildId is missing (no file, no GNU note, unreadable). */
-    notesProblem: string | undefined;
-  };
-  user: { isRoot: boolean; groups: string[] };
-  stap: {
-    path: string | undefined;
-    version: string | undefined;
-    testedKernels: { min: string; max: string } | undefined;
-    /** `stap -V`, or the systemtap package in the root's rpm database. */
-    versionSource: string | undefined;
-  };
-  gcc: string | undefined;
-  make: string | undefined;
-  rpm: { ok: true; packages: InstalledRpm[] } | { ok: false; problem: string };
-  /** Debian/Ubuntu targets: the target's packages and systemtap as dpkg's status file lists them; undefined for RPM targets. */
-  dpkg?: { ok: true; packages: InstalledDeb[] } | { ok: false; problem: string } | undefined;
-  /**
-   * Debian/Ubuntu targets, when this host's apt is the target's and not --offline: the versions
-   * apt offers of each package name (`apt-cache policy`, local, no network); a name apt does not
-   * know is absent.
-   */
-  apt?: { ok: true; offers: Array<{ name: string; versions: string[]; sources: string[] }> } | { ok: false; problem: string } | undefined;
-  devel: DevelTreeFacts | undefined;
-  debuginfo: { vmlinuxPath: string; exists: boolean; buildId: string | undefined; problem: string | undefined } | undefined;
-  security: {
-    /** The selected mode of `/sys/kernel/security/lockdown`: none, integrity, confidentiality. */
-    lockdown: string | undefined;
-    lockdownPath: string;
-    /** Booted with EFI (`/sys/firmware/efi` exists). */
-    efi: boolean;
-    /** The SecureBoot EFI variable's value; undefined when not readable. */
-    secureBoot: boolean | undefined;
-    /** `/sys/module/module/parameters/sig_enforce`. */
-    sigEnforce: boolean | undefined;
-  };
-  container: { kind: string | undefined; evidence: string[] };
-  cache: {
-    /** Display path of `~/.systemtap/cache`. */
-    dir: string;
-    exists: boolean;
-    modules: CachedModule[];
-    /**
-     * When the running kernel (else the target) was built: mtime of lib/modules/<R>/vmlinuz,
-     * /boot/vmlinuz-<R> or the build tree's .config (rpm sets package files' mtimes to the build time).
-     */
-    kernelTimeMs: number | undefined;
-  };
-  disk: DiskFacts[];
-  /** Releases with a directory in `<root>/lib/modules`. */
-  installedKernels: string[];
-  /** undefined with --offline (and for Debian/Ubuntu targets, where apt reaches the mirrors: see `apt`). */
-  mirrors: MirrorProbe[] | undefined;
-  /** --offline: no mirror or apt source checks. */
-  offline?: boolean;
-}
-
-export interface CheckDefinition {
-  id: CheckId;
-  title: string;
-  /** The title on a Debian/Ubuntu box, where it names other packages. */
-  debTitle?: string;
-  evaluate(f: DoctorFacts): Verdict;
-}
+export * from './doctor-types.js';
+export * from './doctor-parsers.js';
+import type { CheckDefinition, DoctorCheck, DoctorFacts, DoctorTarget, InstalledRpm, RpmDoctorTarget, DiskPurpose } from './doctor-types.js';
 
 /** Bytes each missing piece needs (FIELD-NOTES §2: debuginfo is 400-900 MB packed, several GB unpacked). */
 export const DISK_NEEDS: Readonly<Record<DiskPurpose, number>> = {
@@ -234,9 +40,7 @@ export const DISK_NEEDS: Readonly<Record<DiskPurpose, number>> = {
 
 export const NO_TARGET = 'no target kernel (see Target kernel)';
 
-function nvra(p: { name: string; version: string; release: string; arch: string }): string {
-  return `${p.name}-${p.version}-${p.release}.${p.arch}`;
-}
+const nvra = nvraOf;
 
 function imageRootReason(f: DoctorFacts): string {
   return `under --root ${f.root}: an image, not a running system (no proc/ or sys/ in it)`;
@@ -279,7 +83,7 @@ function commonSpec(f: DoctorFacts, t: RpmDoctorTarget): PackageSpec {
   const req = installed?.requires.map((r) => /^(\S*-debuginfo-common\S*) = (?:\d+:)?([^-\s]+)-(\S+)$/.exec(r)).find((m) => m !== null);
   if (!req) return rule;
   const [, name, version, release] = req as unknown as [string, string, string, string];
-  return { ...rule, name, version, release, file: `${name}-${version}-${release}.${rule.arch}.rpm` };
+  return { ...rule, name, version, release, file: rpmFileName({ name, version, release, arch: rule.arch }) };
 }
 
 function specOf(t: RpmDoctorTarget, role: PackageSpec['role']): PackageSpec {
@@ -646,45 +450,4 @@ export function evaluateDoctor(facts: DoctorFacts, checks: readonly CheckDefinit
 /** Ready: nothing failed. Warnings are allowed. */
 export function isReady(checks: readonly DoctorCheck[]): boolean {
   return checks.every((c) => c.status !== 'fail');
-}
-
-/** The selected mode of a lockdown file: `none [integrity] confidentiality` -> `integrity`. */
-export function parseLockdown(text: string): string | undefined {
-  return /\[([a-z]+)\]/.exec(text)?.[1];
-}
-
-/** `#define UTS_RELEASE "<R>"` from include/generated/utsrelease.h. */
-export function parseUtsRelease(text: string): string | undefined {
-  return /^\s*#\s*define\s+UTS_RELEASE\s+"([^"]*)"/m.exec(text)?.[1];
-}
-
-/**
- * The SecureBoot EFI variable (`efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c`):
- * 4 bytes of attributes, then the value byte, 1 when enabled (UEFI spec, "Globally Defined
- * Variables"; mokutil --sb-state reads the same).
- */
-export function parseSecureBootVar(buf: Uint8Array): boolean | undefined {
-  if (buf.length < 5) return undefined;
-  return buf[4] === 1;
-}
-
-/** Which container a process-1 cgroup file or environment says this is; undefined for none. */
-export function containerFromCgroup(text: string): string | undefined {
-  for (const line of text.split('\n')) {
-    const path = line.split(':').slice(2).join(':');
-    if (/docker/.test(path)) return 'docker';
-    if (/libpod/.test(path)) return 'podman';
-    if (/kubepods/.test(path)) return 'kubernetes';
-    if (/containerd/.test(path)) return 'containerd';
-    if (/\/lxc[./]/.test(path) || path.startsWith('/lxc')) return 'lxc';
-  }
-  return undefined;
-}
-
-/** `vermagic=<release> SMP mod_unload ...` in a module's .modinfo: the release it was built for. */
-export function parseVermagic(modinfo: Buffer): string | undefined {
-  for (const entry of modinfo.toString('latin1').split('\0')) {
-    if (entry.startsWith('vermagic=')) return entry.slice('vermagic='.length).trim().split(/\s+/)[0];
-  }
-  return undefined;
 }

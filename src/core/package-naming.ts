@@ -66,8 +66,18 @@ export function commonPackageName(k: KernelRelease): string {
   }
 }
 
+/** `name-version-release.arch`: how rpm names one installed package (`rpm -q` takes it). */
+export function nvraOf(p: Pick<PackageSpec, 'name' | 'version' | 'release' | 'arch'>): string {
+  return `${p.name}-${p.version}-${p.release}.${p.arch}`;
+}
+
+/** The package's file name on a mirror: `name-version-release.arch.rpm`. */
+export function rpmFileName(p: Pick<PackageSpec, 'name' | 'version' | 'release' | 'arch'>): string {
+  return `${nvraOf(p)}.rpm`;
+}
+
 function spec(role: PackageRole, name: string, version: string, release: string, arch: string): PackageSpec {
-  return { role, name, version, release, arch, file: `${name}-${version}-${release}.${arch}.rpm` };
+  return { role, name, version, release, arch, file: rpmFileName({ name, version, release, arch }) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { KernelRelease, OsInfo, PackageSpec } from './types.js';
+import { nvraOf, rpmFileName } from './package-naming.js';
 import type { PrimaryEntry } from './repodata.js';
 import type { Location } from './sources.js';
 import { locationsFor } from './sources.js';
@@ -66,7 +67,7 @@ export function planLocations(
   });
 }
 
-const nvra = (s: PackageSpec) => `${s.name}-${s.version}-${s.release}.${s.arch}`;
+const nvra = nvraOf;
 
 /**
  * Find each planned package: location by location in order; in each, repodata first, then the
@@ -108,7 +109,7 @@ export async function resolvePackages(planned: readonly PlannedPackage[], access
 }
 
 function retarget(spec: PlannedPackage, name: string): PlannedPackage {
-  const file = `${name}-${spec.version}-${spec.release}.${spec.arch}.rpm`;
+  const file = rpmFileName({ ...spec, name });
   return { ...spec, name, file, candidates: spec.locations.map((l) => l.repo + l.packages + file) };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nvraOf } from '../core/package-naming.js';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -121,7 +122,7 @@ export function renderInstallScript(template: string, manifest: BundleManifest, 
         check('a file name', p.file, SAFE_WORD),
         ...(packagingOf(manifest) === 'deb'
           ? [check('a package name', p.name, SAFE_WORD), check('a version', debVersionOf(p), SAFE_WORD), p.dependencyOf === undefined ? 'main' : 'dependency']
-          : [check('a package name', `${p.name}-${p.version}-${p.release}.${p.arch}`, SAFE_WORD)]),
+          : [check('a package name', nvraOf(p), SAFE_WORD)]),
       ].join(' '),
     )
     .join('\n');

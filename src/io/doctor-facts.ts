@@ -13,9 +13,10 @@
  * who runs doctor (root, groups) and the download cache's filesystem.
  */
 import { lstat, open, readFile, readdir, readlink, stat, statfs } from 'node:fs/promises';
+import { findOnPath } from './which.js';
 import { nearestExisting } from './cache.js';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { PlannedPackage } from '../core/resolver.js';
 import {
@@ -89,21 +90,6 @@ async function readText(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** The first PATH entry holding an executable `name`. */
-async function findOnPath(name: string, env: Record<string, string | undefined>): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      const s = await stat(p);
-      if (s.isFile() && (s.mode & 0o111) !== 0) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** A tool of an image root: `<root>/usr/bin/X` or `<root>/bin/X`. */

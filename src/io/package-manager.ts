@@ -1,5 +1,4 @@
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { onPath } from './which.js';
 import type { Exec, ExecResult } from './exec.js';
 import { KdebuginfoError } from '../errors.js';
 
@@ -15,18 +14,6 @@ export async function findPackageManager(
   return undefined;
 }
 
-export async function onPath(cmd: string, env: Record<string, string | undefined>): Promise<boolean> {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      await access(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
 
 export interface InstallRequest {
   files: string[];

@@ -9,13 +9,27 @@ const rootArgs = (root: string) => (root === '/' ? [] : ['--root', root]);
 
 /**
  * Which of these exact NVRAs are installed in the root? `rpm -q` exits with the number of
- * packages not installed, so a non-zero exit is an answer, not a failure.
+ * packages not installed, so a non-zero exit is an answer, not a failure; but every name must get
+ * one of its two answers (the NVRA, or "package X is not installed"). A database rpm cannot
+ * open prints `error:` lines and answers neither: that is an error that says so, never
+ * "nothing installed" (which would reinstall over a broken database).
  */
 export async function queryInstalled(exec: Exec, root: string, nvras: readonly string[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();
   if (nvras.length === 0) return out;
   const r = await exec(['rpm', ...rootArgs(root), '-q', ...nvras], { allowFailure: true });
-  for (const nvra of nvras) out.set(nvra, !r.stdout.includes(`package ${nvra} is not installed`) && r.stdout.includes(nvra));
+  const lines = new Set(r.stdout.split('\n').map((l) => l.trim()));
+  const errors = r.stderr.split('\n').filter((l) => /^error:/.test(l.trim()));
+  for (const nvra of nvras) {
+    const installed = lines.has(nvra);
+    if (!installed && !lines.has(`package ${nvra} is not installed`)) {
+      const where = root === '/' ? 'this host' : root;
+      throw new KdebuginfoError(`cannot read the rpm database of ${where}: rpm -q exited ${r.exitCode}${errors.length > 0 ? `: ${errors.slice(-2).join(' / ')}` : ' without answering for ' + nvra}`, {
+        hint: `check it with rpm${root === '/' ? '' : ` --root ${root}`} -qa; rpm${root === '/' ? '' : ` --root ${root}`} --rebuilddb repairs an index`,
+      });
+    }
+    out.set(nvra, installed);
+  }
   return out;
 }
 

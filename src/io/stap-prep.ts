@@ -3,18 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { parseStapPrepOutput, type StapPrepReport } from '../core/stap-prep.js';
-import { onPath } from './package-manager.js';
+import { onPath } from './which.js';
 
 /**
  * Run SystemTap's own `stap-prep` for a kernel release so that it cannot install anything: as
  * root it would run `dnf install -y --enablerepo=\*` (every configured repo, so one dead EOL
  * repo fails the transaction, FIELD-NOTES §4) and ignore the result. Run as `nobody` it only
  * reports what is missing. DEBUGINFOD_URLS is dropped so it does not start a 300 s download.
- * Returns undefined when stap-prep is not installed.
+ * `release` undefined: the running kernel (Debian's branch takes no argument). Returns undefined
+ * when stap-prep is not installed.
  */
-export async function runStapPrep(ctx: Context, release: string, timeoutMs = 60_000): Promise<StapPrepReport | undefined> {
+export async function runStapPrep(ctx: Context, release: string | undefined, timeoutMs = 60_000): Promise<StapPrepReport | undefined> {
   if (!(await onPath('stap-prep', ctx.env))) return undefined;
-  let argv = ['stap-prep', release];
+  // Debian's branch refuses a release argument: it knows only the running kernel.
+  let argv = release === undefined ? ['stap-prep'] : ['stap-prep', release];
   if (ctx.isRoot) {
     if (await onPath('setpriv', ctx.env)) argv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv];
     else if (await onPath('runuser', ctx.env)) argv = ['runuser', '-u', 'nobody', '--', ...argv];
