@@ -5,7 +5,7 @@
 // in the same run, and the resolver again at 4x the packages to show memory does not grow with
 // the file. Usage: npm run build && node bench/resolve.mjs [N]
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
