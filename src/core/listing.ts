@@ -1,3 +1,5 @@
+import { isSafeFileName } from './file-name.js';
+
 /**
  * File names linked from a directory listing page. Any HTML with hrefs will do: Apache's
  * autoindex, nginx's, lighttpd's, Artifactory's. Only plain file names in that directory are
@@ -29,11 +31,6 @@ export function parseListing(html: string, pageUrl: string): string[] {
     if (isSafeFileName(name)) names.add(name);
   }
   return [...names];
-}
-
-/** A package file name we are willing to write to disk or build a URL from. */
-export function isSafeFileName(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/.test(name) && name !== '.' && name !== '..' && name.length <= 255;
 }
 
 function decodeEntities(s: string): string {

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagingOf, type BundleManifest } from './bundle.js';
-import { isSafeFileName } from '../core/listing.js';
+import { isSafeFileName } from '../core/file-name.js';
 import { KdebuginfoError, UsageError } from '../errors.js';
 
 /** What package names and versions may be (Debian policy §5.6.1, §5.6.12; RPM's NEVRA parts): no leading `-`, no blanks. */

@@ -3,6 +3,7 @@ import { nvraOf } from '../core/package-naming.js';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { isSafeFileName } from '../core/file-name.js';
 import type { PackageRole } from '../core/types.js';
 import { KdebuginfoError } from '../errors.js';
 
@@ -103,13 +104,14 @@ export async function installScriptTemplate(packaging: BundlePackaging = 'rpm'):
 }
 
 // What may be pasted into the script's single-quoted strings: no quote, no newline, no `$`.
+// File names: isSafeFileName (the one rule for names from repodata, listings and manifests).
 const SAFE_WORD = /^[A-Za-z0-9._+~^:-]+$/;
 const HEX = /^[0-9a-f]{64}$/;
 
 /** install.sh with this bundle's fields filled in. Throws on anything that could break the quoting. */
 export function renderInstallScript(template: string, manifest: BundleManifest, probe: string = BUNDLE_PROBE_SCRIPT): string {
-  const check = (what: string, v: string, re: RegExp) => {
-    if (!re.test(v)) throw new KdebuginfoError(`cannot put ${what} "${v}" into install.sh`);
+  const check = (what: string, v: string, re: RegExp | ((v: string) => boolean)) => {
+    if (!(typeof re === 'function' ? re(v) : re.test(v))) throw new KdebuginfoError(`cannot put ${what} "${v}" into install.sh`);
     return v;
   };
   // One line per package. RPM: sha256, file, name-version-release.arch (what rpm -q takes). deb:
@@ -119,7 +121,7 @@ export function renderInstallScript(template: string, manifest: BundleManifest, 
     .map((p) =>
       [
         check('a sha256', p.sha256, HEX),
-        check('a file name', p.file, SAFE_WORD),
+        check('a file name', p.file, isSafeFileName),
         ...(packagingOf(manifest) === 'deb'
           ? [check('a package name', p.name, SAFE_WORD), check('a version', debVersionOf(p), SAFE_WORD), p.dependencyOf === undefined ? 'main' : 'dependency']
           : [check('a package name', nvraOf(p), SAFE_WORD)]),

@@ -81,12 +81,6 @@ function splitPerFile(output: string, files: readonly string[]): Map<string, str
   return out;
 }
 
-/** `rpmkeys --checksig --nosignature`: the package's own digests, for files repodata did not vouch for. */
-export async function checkDigests(exec: Exec, file: string): Promise<boolean> {
-  const r = await exec(['rpmkeys', '--checksig', '--nosignature', file], { allowFailure: true });
-  return r.exitCode === 0;
-}
-
 /** Kernel releases with a modules directory in the root, newest last by mtime-free name order. */
 export async function installedKernelReleases(root: string): Promise<string[]> {
   try {

@@ -9,13 +9,7 @@ import { startMirrorServer, type MirrorServer, type RequestLogEntry } from '../.
 import { FIXTURE_MIRROR_ROOT } from '../support/fixture-mirror.js';
 import { createExec } from '../../src/io/exec.js';
 import { createProgress } from '../../src/io/progress.js';
-import {
-  downloadVerified,
-  parseContentRange,
-  parseRetryAfter,
-  type DownloadItem,
-  type DownloadOptions,
-} from '../../src/io/download.js';
+import { downloadVerified, type DownloadItem, type DownloadOptions } from '../../src/io/download.js';
 import { chooseCacheDir, measureSpace } from '../../src/io/cache.js';
 import { KdebuginfoError, ExitCode } from '../../src/errors.js';
 import { refusingProxyUrl, startForwardProxy } from '../support/forward-proxy.js';
@@ -477,18 +471,6 @@ describe('cache directory (src/io/cache.ts)', () => {
     expect(space).toHaveLength(1);
     expect(space[0]).toMatchObject({ path: join(cache, 'not', 'yet'), neededBytes: 150 });
     expect(space[0]!.freeBytes).toBeGreaterThan(0);
-  });
-});
-
-describe('helpers', () => {
-  it('parses Content-Range and Retry-After', () => {
-    expect(parseContentRange('bytes 3000-7992/7993')).toEqual({ start: 3000, end: 7992, total: 7993 });
-    expect(parseContentRange('bytes 0-9/*')).toEqual({ start: 0, end: 9, total: null });
-    expect(parseContentRange('items 1-2/3')).toBeNull();
-    expect(parseRetryAfter('120')).toBe(120_000);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
-    expect(parseRetryAfter('soon')).toBeUndefined();
-    expect(parseRetryAfter(null)).toBeUndefined();
   });
 });
 

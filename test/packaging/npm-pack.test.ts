@@ -1,9 +1,11 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_MIRROR_ROOT, startFixtureMirror } from '../support/fixture-mirror.js';
 
 /**
  * The npm route onto a box: `npm pack`, then `npm install -g` of the tarball into a scratch
@@ -135,6 +137,35 @@ describe('npm pack, then npm install -g of the tarball', () => {
     expect(out.kernel).toMatchObject({ version: '3.10.0', release: '1160.119.1.el7', arch: 'x86_64' });
     expect(out.os).toMatchObject({ id: 'centos', version: '7' });
     expect(out.packages.map((p: any) => p.role)).toEqual(['debuginfo', 'debuginfo-common', 'devel']);
+  });
+
+  it('downloads from the installed copy: the sink thread starts from dist/ (tsc output)', async () => {
+    const mirror = await startFixtureMirror();
+    const cacheDir = join(scratch, 'cache');
+    try {
+      // Asynchronous (execFile, not spawnSync): the fixture mirror answers from this process.
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          join(prefix, 'bin', 'kdebuginfo'),
+          ['download', '--json', '--kernel', '4.18.0-348.7.1.el8_5.x86_64', '--os', 'centos:8', '--cache-dir', cacheDir],
+          { cwd: elsewhere, env: { PATH: process.env.PATH, HOME: elsewhere, KDEBUGINFO_MIRROR: mirror.mirrorEnv }, encoding: 'utf8', timeout: 60_000 },
+          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.packages.map((p: any) => [p.status, p.verifiedBy])).toEqual([
+        ['downloaded', 'sha256'],
+        ['downloaded', 'sha256'],
+        ['downloaded', 'sha256'],
+      ]);
+      for (const p of out.packages) {
+        const served = readFileSync(join(FIXTURE_MIRROR_ROOT, decodeURIComponent(p.url.slice(mirror.server.url.length + 1))));
+        expect(createHash('sha256').update(readFileSync(join(cacheDir, p.file))).digest('hex')).toBe(createHash('sha256').update(served).digest('hex'));
+      }
+    } finally {
+      await mirror.close();
+    }
   });
 
   it('installs the runtime dependencies only: no TypeScript, vitest or esbuild', () => {

@@ -185,6 +185,39 @@ describe('dist/kdebuginfo.mjs copied alone into an empty directory', () => {
     });
   });
 
+  describe('download over HTTP (the sink thread runs from inside the one file)', () => {
+    let mirror: FixtureMirror;
+    let cacheDir: string;
+    beforeAll(async () => {
+      mirror = await startFixtureMirror();
+      cacheDir = mkdtempSync(join(tmpdir(), 'kdebuginfo-single-cache-'));
+    });
+    afterAll(async () => {
+      await mirror?.close();
+      if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+    });
+
+    it('fetches the three packages into --cache-dir, each verified by its repodata sha256', async () => {
+      const r = await runSingle(['download', '--json', '--kernel', '4.18.0-348.7.1.el8_5.x86_64', '--os', 'centos:8', '--cache-dir', cacheDir], {
+        KDEBUGINFO_MIRROR: mirror.mirrorEnv,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.packages.map((p: any) => [p.role, p.status, p.verifiedBy])).toEqual([
+        ['debuginfo', 'downloaded', 'sha256'],
+        ['debuginfo-common', 'downloaded', 'sha256'],
+        ['devel', 'downloaded', 'sha256'],
+      ]);
+      for (const p of out.packages) {
+        expect(p.path).toBe(join(cacheDir, p.file));
+        const served = readFileSync(join(FIXTURE_MIRROR_ROOT, decodeURIComponent(p.url.slice(mirror.server.url.length + 1))));
+        expect(createHash('sha256').update(readFileSync(p.path)).digest('hex')).toBe(createHash('sha256').update(served).digest('hex'));
+        expect(p.sha256).toBe(p.checksum.value);
+      }
+      expect(readdirSync(cacheDir).sort()).toEqual(out.packages.map((p: any) => p.file).sort());
+    });
+  });
+
   it('leaves the directory as it found it: still the one file', () => {
     expect(readdirSync(boxDir)).toEqual(['kdebuginfo.mjs']);
   });

@@ -1,0 +1,194 @@
+import { rename, rm } from 'node:fs/promises';
+import { proxyFailureOf } from '../proxy.js';
+import { firstHeader, parseContentRange, parseRetryAfter } from '../../core/http-headers.js';
+import { formatBytes } from '../../core/format.js';
+import { KdebuginfoError } from '../../errors.js';
+import { discardPart, ifRangeValue, resumePoint, writeSidecar } from './part-file.js';
+import { PartWriter, type SinkThread } from './sink.js';
+import { algosFor, verdictFor } from './verify.js';
+import type { AttemptResult, Job, Settings } from './types.js';
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 521, 522, 524]);
+
+/** Why a transfer broke off: the socket's reason (or the proxy's, naming it), not the status its headers had. */
+export function describeTransferError(err: unknown): string {
+  const proxy = proxyFailureOf(err);
+  if (proxy) return proxy.text;
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'TimeoutError') return 'timed out';
+  return e.code ?? e.message ?? String(err);
+}
+
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** One HTTP request for the rest of the file. */
+export async function attemptOnce(job: Job, url: string, s: Settings, sink: SinkThread, onFetched: (n: number) => void): Promise<AttemptResult> {
+  const { item, paths } = job;
+  const file = item.file;
+  const expectedChecksum = item.checksum?.value.toLowerCase() ?? null;
+  const algos = algosFor(job);
+
+  // Where to start: the .part's length when it can be continued from this URL, else 0.
+  const { resumeFrom, meta } = await resumePoint(job, url);
+  // The sink thread hashes the prefix from disk (the disk is what will be renamed into place)
+  // before the request, so the Range asks for exactly what follows it.
+  let writer = await PartWriter.open(sink, paths.part, resumeFrom, algos);
+  let offset = writer.offset;
+
+  const headers: Record<string, string> = {
+    // Identity: Range counts bytes of the encoded body, and an RPM gains nothing from gzip.
+    'accept-encoding': 'identity',
+  };
+  if (offset > 0) {
+    headers.range = `bytes=${offset}-`;
+    const validator = meta && meta.url === url ? ifRangeValue(meta) : undefined;
+    if (validator) headers['if-range'] = validator;
+  }
+  s.debug(`GET ${url}${headers.range ? ` (${headers.range}${headers['if-range'] ? `, If-Range ${headers['if-range']}` : ''})` : ''}`);
+
+  // The client routes it through the proxy the environment names for this URL (src/io/http.ts).
+  const req = s.http.stream(url, {
+    headers,
+    decompress: false,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { connect: s.connectTimeoutMs, socket: s.idleTimeoutMs },
+    ...(s.signal ? { signal: s.signal } : {}),
+  });
+  // Remember the network's error; the listener also keeps an error emitted while nobody else
+  // listens from becoming an uncaught exception.
+  let networkError: unknown;
+  req.on('error', (err) => (networkError ??= err));
+
+  const giveBack = async (r: AttemptResult, discard: boolean): Promise<AttemptResult> => {
+    req.destroy();
+    await writer.finish().catch(() => undefined);
+    if (discard) await discardPart(paths);
+    return r;
+  };
+
+  let response: { statusCode: number; headers: Record<string, string | string[] | undefined> };
+  try {
+    response = await new Promise((resolve, reject) => {
+      req.once('response', resolve);
+      req.once('error', reject);
+    });
+  } catch (err) {
+    if (s.signal?.aborted) return giveBack({ kind: 'aborted' }, false);
+    return giveBack({ kind: 'retry', reason: describeTransferError(err), progressed: false }, false);
+  }
+
+  const status = response.statusCode;
+  const header = (name: string) => firstHeader(response.headers, name);
+  if (status === 416) {
+    req.destroy();
+    if (offset > 0 && item.size !== null && offset === item.size) {
+      // The whole file was already here (the process stopped before the rename).
+      const done = await writer.finish();
+      return finish(job, url, done.size, done.digests, s);
+    }
+    return giveBack({ kind: 'restart', reason: `${hostOf(url)} refused the range (HTTP 416)` }, true);
+  }
+  if (status < 200 || status >= 300) {
+    if (RETRYABLE_STATUS.has(status)) {
+      return giveBack({ kind: 'retry', reason: `HTTP ${status}`, progressed: false, retryAfterMs: parseRetryAfter(header('retry-after')) }, false);
+    }
+    return giveBack({ kind: 'give-up', failure: 'http', reason: `HTTP ${status}` }, false);
+  }
+
+  const etag = header('etag');
+  const lastModified = header('last-modified');
+  const length = header('content-length');
+  let total: number | null;
+  if (status === 206) {
+    const cr = parseContentRange(header('content-range'));
+    const changed =
+      (meta?.url === url && meta.etag !== null && etag !== null && meta.etag !== etag) ||
+      (meta?.url === url && meta.lastModified !== null && lastModified !== null && meta.lastModified !== lastModified);
+    const expectedTotal = item.size ?? meta?.size ?? null;
+    if (!cr || offset === 0 || cr.start !== offset || (expectedTotal !== null && cr.total !== null && cr.total !== expectedTotal) || changed) {
+      const why = changed ? 'ETag or Last-Modified changed' : `Content-Range ${header('content-range')}`;
+      return giveBack({ kind: 'restart', reason: `${hostOf(url)} answered the range with another file (${why})` }, true);
+    }
+    total = cr.total ?? expectedTotal;
+  } else {
+    if (offset > 0) {
+      // 200 to a Range request: the server ignores Range, or If-Range failed because its file
+      // changed. Either way this body is the whole file: take it from byte 0. No await here:
+      // the sink thread handles the close and the truncating open in order, and nothing may
+      // stand between the response and the data listener below.
+      s.progress.note(`${file}: ${hostOf(url)} sent the whole file instead of the rest (Range ignored or the file changed); starting over`);
+      writer.abandon();
+      writer = PartWriter.fresh(sink, paths.part, algos);
+      offset = 0;
+    }
+    total = length === null ? null : Number(length);
+  }
+  if (item.size !== null && total !== null && total !== item.size) {
+    // Not the file repodata describes: do not spend 600 MB to learn what the checksum would say.
+    return giveBack({ kind: 'give-up', failure: 'checksum', reason: `the server's file is ${total} bytes, expected ${item.size}` }, offset === 0);
+  }
+  // Not awaited yet, for the same reason. Bytes without a sidecar are only ever thrown away, so
+  // the order on disk does not matter.
+  // Handled at once, so a full disk (ENOSPC) is not an unhandled rejection before it is awaited;
+  // the data write fails the same way and reports it.
+  const sidecarWritten = writeSidecar(paths.sidecar, { url, etag, lastModified, size: total ?? item.size, checksum: expectedChecksum }).catch(
+    () => undefined,
+  );
+
+  s.progress.start(file, { total: total ?? item.size, offset, url });
+  let received = offset;
+  const current = writer;
+  const failure = await new Promise<unknown>((resolve) => {
+    // Flowing mode sees every chunk got pushes before an error; the sink copies it into its
+    // buffer at once, and asks for a pause while the disk catches up.
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      onFetched(chunk.length);
+      s.progress.update(file, received);
+      if (!current.write(chunk)) {
+        req.pause();
+        current.onDrain(() => (current.failed ? req.destroy() : req.resume()));
+      }
+    });
+    req.once('end', () => resolve(undefined));
+    req.once('error', (err) => resolve(err));
+    req.once('close', () => resolve(req.readableEnded ? undefined : (networkError ?? new Error('connection closed'))));
+  });
+  req.destroy();
+  // Always finish the writer: whatever arrived is on disk for the next try, error or not.
+  let done: { size: number; digests: Map<string, string> };
+  try {
+    done = await current.finish();
+  } catch (err) {
+    throw new KdebuginfoError(`cannot write ${paths.part}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await sidecarWritten;
+  }
+  if (failure !== undefined) {
+    if (s.signal?.aborted) return { kind: 'aborted' };
+    return { kind: 'retry', reason: `${describeTransferError(failure)} after ${formatBytes(received)}`, progressed: received > offset };
+  }
+  if (total !== null && done.size !== total) {
+    return { kind: 'retry', reason: `body ended at ${done.size} of ${total} bytes`, progressed: done.size > offset };
+  }
+  return finish(job, url, done.size, done.digests, s);
+}
+
+/** The .part is complete: verify it, then rename it into place or throw it away. */
+async function finish(job: Job, url: string, size: number, digests: Map<string, string>, s: Settings): Promise<AttemptResult> {
+  const v = await verdictFor(job, job.paths.part, size, digests, s.exec);
+  if (!v.ok) {
+    await discardPart(job.paths);
+    return { kind: 'give-up', failure: 'checksum', reason: `${job.item.file} from ${url}: ${v.reason}` };
+  }
+  await rename(job.paths.part, job.paths.final);
+  await rm(job.paths.sidecar, { force: true });
+  return { kind: 'complete', size, sha256: v.sha256 };
+}
