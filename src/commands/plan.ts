@@ -5,6 +5,7 @@ import { packagesFor } from '../core/package-naming.js';
 import { planLocations, type PlannedPackage } from '../core/resolver.js';
 import { NO_PUBLIC_SOURCE, hasSources } from '../core/sources.js';
 import type { MirrorRewrite } from '../core/mirrors.js';
+import { maskUrlCredentials } from '../core/credentials.js';
 import { readHostFacts } from '../io/host.js';
 import { KdebuginfoError, ExitCode, UsageError } from '../errors.js';
 import { join } from 'node:path';
@@ -52,7 +53,8 @@ export async function buildPlan(ctx: Context, opts: PlanOptions): Promise<{ resu
   const result: PlanResult = {
     kernel: { uname: kernel.uname, version: kernel.version, release: kernel.release, arch: kernel.arch, flavor: kernel.flavor },
     os: { id: os.id, version: os.version, name: os.name },
-    packages: planned.map(({ locations: _, ...p }) => p),
+    // Shown only: `planned` keeps the real URLs (a mirror's credentials included) for requests.
+    packages: planned.map(({ locations: _, ...p }) => ({ ...p, candidates: p.candidates.map(maskUrlCredentials) })),
     notes,
   };
   return { result, planned, kernel, os };

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { buildPlan, assertResolvable, type PlanOptions, type PlanResult } from './plan.js';
-import { resolvePackages, type Attempt, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
+import { resolvePackages, shownPackage, type Attempt, type PlannedPackage, type ResolvedPackage } from '../core/resolver.js';
 import type { OsInfo } from '../core/types.js';
 import type { MirrorRewrite } from '../core/mirrors.js';
 import { createHttpClient } from '../io/http.js';
@@ -21,30 +21,30 @@ export async function resolveOrThrow(
   ctx: Context,
   planned: readonly PlannedPackage[],
   os: OsInfo,
-  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string },
+  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string; idleTimeoutMs?: number | undefined },
   detail: object = {},
 ): Promise<ResolvedPackage[]> {
   assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug });
-  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
+  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug, ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
+  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug, { signal: ctx.signal }));
   if (resolution.missing.length > 0) {
     throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
       exitCode: ExitCode.notFound,
       hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
+      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages.map(shownPackage) },
     });
   }
   return resolution.packages;
 }
 
-export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
+export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string; idleTimeoutMs?: number | undefined }): Promise<ResolveResult> {
   const deb = await debTargetFor(ctx, opts);
   if (deb) return resolveDeb(ctx, deb, opts);
   const { result: plan, planned, os } = await buildPlan(ctx, opts);
   const packages = await resolveOrThrow(ctx, planned, os, opts);
   return {
     ...plan,
-    packages: packages.map((p) => ({
+    packages: packages.map(shownPackage).map((p) => ({
       role: p.role,
       name: p.name,
       version: p.version,
