@@ -97,10 +97,11 @@ export function describeHttpError(err: unknown): string {
   const proxy = proxyFailureOf(err);
   if (proxy) return proxy.text;
   const e = err as { response?: { statusCode?: number }; code?: string; message?: string; name?: string };
-  if (e.response?.statusCode) return `HTTP ${e.response.statusCode}`;
   if (e.name === 'TimeoutError') return 'timed out';
   if (e.name === 'MaxRedirectsError') return `too many redirects (${e.message ?? ''})`;
-  if (e.name === 'ReadError' && e.code === 'ECONNRESET') return 'the connection closed in the middle of the body (ECONNRESET)';
+  // A 200 whose body broke off carries its response too: the status is not the reason.
+  if (e.name === 'ReadError') return e.code === 'ECONNRESET' ? 'the connection closed in the middle of the body (ECONNRESET)' : `reading the body failed (${e.code ?? e.message})`;
+  if (e.response?.statusCode) return `HTTP ${e.response.statusCode}`;
   if (e.code) return e.code;
   return e.message ?? String(err);
 }
@@ -212,16 +213,21 @@ export class BodyLimitError extends Error {
   }
 }
 
-/**
- * Read a whole body, failing with BodyLimitError past `max` bytes (at once when Content-Length
- * says so). For small documents (repomd.xml); large ones are streamed.
- */
-export async function readBounded(opened: OpenedBody, max: number, what: string): Promise<Buffer> {
+/** Content-Length already over `max`: fail before reading a byte. */
+export function refuseDeclaredOver(opened: OpenedBody, max: number, what: string): void {
   const declared = Number(opened.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
     opened.body.destroy();
     throw new BodyLimitError(`${what} is ${formatBytes(declared)}, over the ${formatBytes(max)} limit`);
   }
+}
+
+/**
+ * Read a whole body, failing with BodyLimitError past `max` bytes (at once when Content-Length
+ * says so). For small documents (repomd.xml); large ones are streamed.
+ */
+export async function readBounded(opened: OpenedBody, max: number, what: string): Promise<Buffer> {
+  refuseDeclaredOver(opened, max, what);
   const chunks: Buffer[] = [];
   let total = 0;
   try {

@@ -9,7 +9,7 @@ import { ListingParser, safeRepoUrl } from '../core/listing.js';
 import { RESOLVE_LIMITS, type ResolveLimits } from '../core/limits.js';
 import { maskUrlCredentials } from '../core/credentials.js';
 import { formatBytes } from '../core/format.js';
-import { BodyLimitError, describeHttpError, httpStatusOf, openGet, readBounded, type OpenedBody } from './http.js';
+import { BodyLimitError, describeHttpError, httpStatusOf, openGet, readBounded, refuseDeclaredOver, type OpenedBody } from './http.js';
 import { proxyFailureOf, ProxyUnreachableError } from './proxy.js';
 
 export interface MirrorClientOptions {
@@ -117,6 +117,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
 
 /** File names of a listing page, parsed as it arrives (src/core/listing.ts ListingParser), at most `max` bytes of it. */
 async function readListing(opened: OpenedBody, max: number, keep: ((name: string) => boolean) | undefined): Promise<{ files: string[]; links: number }> {
+  refuseDeclaredOver(opened, max, 'the listing');
   const parser = new ListingParser(opened.url, keep);
   const text = new StringDecoder('utf8');
   let total = 0;
