@@ -156,7 +156,8 @@ async function scanPrimary(
   if (isGzip) {
     const open = meta.openSize ?? limits.primaryBytes;
     const why = meta.openSize === undefined ? `decompresses to more than the ${formatBytes(limits.primaryBytes)} limit` : `decompresses to more than repomd.xml's open-size of ${meta.openSize} bytes`;
-    stages.push(createGunzip(), byteLimit(open, why));
+    // 64 KiB out at a time rather than zlib's 16 KiB: a quarter of the trips through its thread pool.
+    stages.push(createGunzip({ chunkSize: 64 * 1024 }), byteLimit(open, why));
   }
   const out = (pipeline as (...s: unknown[]) => Readable)(...stages, () => {
     // Errors reach the loop below: pipeline destroys the last stage with them.
