@@ -180,6 +180,7 @@ Examples:
 
   addMirrorOption(addTargetOptions(program.command('resolve')))
     .description('Find each package on the mirrors: repodata first, then directory listings, then a HEAD probe.')
+    .option('--idle-timeout <seconds>', 'give up on a mirror that sends nothing for this long', '30')
     .addHelpText(
       'after',
       `${targetHelp}
@@ -191,11 +192,11 @@ Examples:
   kdebuginfo resolve --kernel 4.18.0-348.7.1.el8_5.x86_64 --json
   kdebuginfo resolve --mirror https://vault.centos.org=https://nexus.example.com/repository/centos-vault`,
     )
-    .action(async (o: { kernel?: string; os?: string; root?: string; json?: boolean; mirror?: string[] }, cmd: Command) => {
+    .action(async (o: CommonOpts & { idleTimeout?: string }, cmd: Command) => {
       wantsJson = Boolean(o.json);
       const { runResolve, formatResolve } = await import('./commands/resolve.js');
       const ctx = ctxFor(cmd);
-      const r = await runResolve(ctx, targetFlags(o));
+      const r = await runResolve(ctx, { ...targetFlags(o), idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000 });
       if (o.json) printJson(io, r);
       else io.stdout.write(formatResolve(r));
     });

@@ -2,20 +2,23 @@ import type { Context } from '../context.js';
 import { readTarget } from '../backends/target.js';
 import type { PlanOptions, PlanResult, Resolved } from '../backends/types.js';
 import { formatBytes } from '../core/format.js';
+import { shownPackage } from '../core/resolver.js';
 
 export interface ResolveResult extends Omit<PlanResult, 'packages'> {
   packages: Array<PlanResult['packages'][number] & Pick<Resolved, 'url' | 'size' | 'checksum' | 'source'>>;
 }
 
 /** Plan, then find every package where it can be fetched (exit 3 when one is nowhere). */
-export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string }): Promise<ResolveResult> {
+export async function runResolve(ctx: Context, opts: PlanOptions & { userAgent: string; idleTimeoutMs?: number | undefined }): Promise<ResolveResult> {
   const backend = await readTarget(ctx, opts);
   const plan = await backend.plan(opts);
-  const packages = await backend.resolve({ ...opts, signal: ctx.signal });
+  const packages = await backend.resolve(opts);
   return { ...plan, packages: packages.map(resolvedJson) };
 }
 
-export function resolvedJson(p: Resolved): ResolveResult['packages'][number] {
+/** A resolved package as reported: URLs shown with any credentials masked (requests use the real ones). */
+export function resolvedJson(resolved: Resolved): ResolveResult['packages'][number] {
+  const p = shownPackage(resolved);
   return {
     role: p.role,
     name: p.name,

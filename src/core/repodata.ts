@@ -1,4 +1,5 @@
 import { SaxesParser } from 'saxes';
+import { formatBytes } from './format.js';
 
 /** One `<package>` of primary.xml, reduced to what resolution needs. */
 export interface PrimaryEntry {
@@ -20,19 +21,23 @@ export interface RepomdData {
   /** e.g. `repodata/abc-primary.xml.gz` */
   href: string;
   checksum: { type: string; value: string } | undefined;
+  /** Bytes of the file as sent (`<size>`). */
   size: number | undefined;
+  /** Bytes once decompressed (`<open-size>`). */
+  openSize: number | undefined;
 }
 
-/** Parse repomd.xml (small) and return the `primary` data entry. */
+/** Parse repomd.xml (small: the caller caps it) and return the `primary` data entry. */
 export function parseRepomd(xml: string): RepomdData | undefined {
   const p = new SaxesParser();
   let inPrimary = false;
-  let textOf: 'checksum' | 'size' | undefined;
+  let textOf: 'checksum' | 'size' | 'open-size' | undefined;
   let text = '';
   let checksumType = '';
   let href: string | undefined;
   let checksum: RepomdData['checksum'];
   let size: number | undefined;
+  let openSize: number | undefined;
   let result: RepomdData | undefined;
   p.on('opentag', (t) => {
     const a = t.attributes as Record<string, string>;
@@ -42,7 +47,7 @@ export function parseRepomd(xml: string): RepomdData | undefined {
     }
     if (!inPrimary) return;
     if (t.name === 'location') href = a.href;
-    if (t.name === 'checksum' || t.name === 'size') {
+    if (t.name === 'checksum' || t.name === 'size' || t.name === 'open-size') {
       textOf = t.name;
       text = '';
       if (t.name === 'checksum') checksumType = a.type ?? '';
@@ -54,15 +59,22 @@ export function parseRepomd(xml: string): RepomdData | undefined {
   p.on('closetag', (t) => {
     if (!inPrimary) return;
     if (t.name === 'checksum' && textOf === 'checksum') checksum = { type: checksumType, value: text.trim() };
-    if (t.name === 'size' && textOf === 'size') size = Number(text.trim());
+    if (t.name === 'size' && textOf === 'size') size = byteCount(text);
+    if (t.name === 'open-size' && textOf === 'open-size') openSize = byteCount(text);
     textOf = undefined;
     if (t.name === 'data') {
-      if (href) result = { href, checksum, size };
+      if (href) result = { href, checksum, size, openSize };
       inPrimary = false;
     }
   });
   p.write(xml).close();
   return result;
+}
+
+/** A `<size>` as a whole number of bytes; anything else is as good as absent. */
+function byteCount(text: string): number | undefined {
+  const t = text.trim();
+  return /^\d{1,15}$/.test(t) ? Number(t) : undefined;
 }
 
 /**
@@ -73,47 +85,93 @@ export function parseRepomd(xml: string): RepomdData | undefined {
  * parser. A full XML parse of every package was 3x slower than `dnf repoquery` on 50,000
  * packages (bench/resolve). A literal `</package>` cannot occur inside a well-formed package
  * element (text would carry `&lt;`), and the caller checks the whole file's checksum.
+ *
+ * The work per chunk follows the chunk: each search starts where the last one ended (less the
+ * length of the tag it looks for, which may straddle two chunks), and an element that spans
+ * chunks is kept as a list of pieces joined once at its end. Outside an element nothing is kept
+ * but the few characters that may begin `<package`. An element longer than `maxElementChars`
+ * throws, so one endless `<package>` cannot take the memory.
  */
 export class PrimaryScanner {
-  private buffer = '';
   readonly matches: PrimaryEntry[] = [];
   packagesSeen = 0;
+  /** Inside a `<package>` element whose end has not been seen yet. */
+  private inside = false;
+  /** The current element's text before `carry`, in pieces. */
+  private pieces: string[] = [];
+  private piecesLength = 0;
+  /** Unscanned text put before the next chunk: a possible start of `<package` or `</package>`. */
+  private carry = '';
 
-  constructor(private readonly wants: (name: string, arch: string) => boolean) {}
+  constructor(
+    private readonly wants: (name: string, arch: string) => boolean,
+    private readonly maxElementChars: number = Number.POSITIVE_INFINITY,
+  ) {}
 
   write(chunk: string): void {
-    this.buffer += chunk;
-    let start = 0;
+    const s = this.carry + chunk;
+    this.carry = '';
+    let pos = 0;
     for (;;) {
-      const end = this.buffer.indexOf('</package>', start);
-      if (end < 0) break;
-      const open = openTagBefore(this.buffer, end);
-      const block = open >= start ? this.buffer.slice(open, end + '</package>'.length) : '';
-      start = end + '</package>'.length;
+      if (!this.inside) {
+        const open = findOpenTag(s, pos);
+        if (open < 0) {
+          // `<package` may be cut at the end: keep what could be its start (and the character after it).
+          this.carry = s.slice(Math.max(pos, s.length - OPEN.length));
+          return;
+        }
+        this.inside = true;
+        pos = open;
+      }
+      const end = s.indexOf(CLOSE, pos);
+      if (end < 0) {
+        const keep = Math.max(pos, s.length - (CLOSE.length - 1));
+        if (keep > pos) {
+          this.pieces.push(s.slice(pos, keep));
+          this.piecesLength += keep - pos;
+        }
+        this.carry = s.slice(keep);
+        if (this.piecesLength + this.carry.length > this.maxElementChars) throw this.tooLarge();
+        return;
+      }
+      const stop = end + CLOSE.length;
+      const block = this.pieces.length > 0 ? this.pieces.join('') + s.slice(pos, stop) : s.slice(pos, stop);
+      this.pieces = [];
+      this.piecesLength = 0;
+      this.inside = false;
+      pos = stop;
+      if (block.length > this.maxElementChars) throw this.tooLarge();
       this.packagesSeen++;
-      if (!block) continue;
       const name = between(block, '<name>', '</name>');
       const arch = between(block, '<arch>', '</arch>');
       if (name === undefined || arch === undefined || !this.wants(decodeXml(name), decodeXml(arch))) continue;
       const entry = parsePackageElement(block);
       if (entry) this.matches.push(entry);
     }
-    this.buffer = this.buffer.slice(start);
   }
 
   close(): void {
-    if (this.buffer.includes('<package')) throw new Error('primary.xml ends inside a <package> element');
-    this.buffer = '';
+    if (this.inside) throw new Error('primary.xml ends inside a <package> element');
+    this.carry = '';
+  }
+
+  private tooLarge(): Error {
+    return new Error(`a <package> element is longer than the ${formatBytes(this.maxElementChars)} limit`);
   }
 }
 
-/** The `<package ...>` open tag before `end` (not `<packager>`, which every package has). */
-function openTagBefore(s: string, end: number): number {
-  let i = s.lastIndexOf('<package', end);
+const OPEN = '<package';
+const CLOSE = '</package>';
+
+/** The next `<package` open tag from `from` (not `<packager>`, which every package has). */
+function findOpenTag(s: string, from: number): number {
+  let i = s.indexOf(OPEN, from);
   while (i >= 0) {
-    const c = s[i + '<package'.length];
+    const c = s[i + OPEN.length];
     if (c === ' ' || c === '>' || c === '\n' || c === '\t' || c === '\r') return i;
-    i = i === 0 ? -1 : s.lastIndexOf('<package', i - 1);
+    // At the very end the next character is unknown: the caller keeps the tail and looks again.
+    if (c === undefined) return -1;
+    i = s.indexOf(OPEN, i + 1);
   }
   return -1;
 }

@@ -6,6 +6,7 @@ import { locationsFor } from './sources.js';
 import { safeRepoUrl } from './listing.js';
 import { rewriteUrl, type MirrorRewrite } from './mirrors.js';
 import { rpmvercmp } from './rpm-version.js';
+import { maskUrlCredentials } from './credentials.js';
 
 export type Found<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -13,8 +14,11 @@ export type Found<T> = { ok: true; value: T } | { ok: false; reason: string };
 export interface RepoAccess {
   /** Packages of the repo's primary.xml that `names` lists; stops early once `isComplete` says so. */
   scanRepodata(repo: string, wants: (name: string) => boolean, isComplete: (matches: PrimaryEntry[]) => boolean): Promise<Found<PrimaryEntry[]>>;
-  /** File names linked from the directory page. */
-  listDirectory(url: string): Promise<Found<string[]>>;
+  /**
+   * File names linked from the directory page, only those `keep` accepts (all by default), and
+   * how many file links the page has in all.
+   */
+  listDirectory(url: string, keep?: (name: string) => boolean): Promise<Found<{ files: string[]; links: number }>>;
   /** Does the file exist? Its size when the server says. */
   probe(url: string): Promise<Found<{ size: number | undefined }>>;
 }
@@ -32,6 +36,7 @@ export interface ResolvedPackage extends PackageSpec {
 
 export interface Attempt {
   package: string;
+  /** Where it looked, as it may be shown: credentials masked (maskUrlCredentials). */
   location: string;
   method: ResolveSource;
   outcome: 'found' | 'absent' | 'unavailable';
@@ -41,7 +46,9 @@ export interface Attempt {
 }
 
 export interface Resolution {
+  /** `url` and `candidates` are the real URLs, credentials included: they are fetched. Show them through shownPackage. */
   packages: ResolvedPackage[];
+  /** `candidates` credentials masked: only shown. */
   missing: Array<PackageSpec & { candidates: string[] }>;
   attempts: Attempt[];
 }
@@ -103,9 +110,14 @@ export async function resolvePackages(planned: readonly PlannedPackage[], access
     }
     const found = await resolveOne(spec, scan, access, attempts);
     if (found) packages.push(found);
-    else missing.push({ ...stripLocations(spec), candidates: spec.candidates });
+    else missing.push({ ...stripLocations(spec), candidates: spec.candidates.map(maskUrlCredentials) });
   }
   return { packages: packages.map(({ requiredCommon: _, ...p }) => p), missing, attempts };
+}
+
+/** A resolved package as it may be shown (stdout, --json): its URLs without credentials. */
+export function shownPackage<T extends Pick<ResolvedPackage, 'url' | 'candidates'>>(p: T): T {
+  return { ...p, url: maskUrlCredentials(p.url), candidates: p.candidates.map(maskUrlCredentials) };
 }
 
 function retarget(spec: PlannedPackage, name: string): PlannedPackage {
@@ -134,7 +146,14 @@ async function resolveOne(
   for (const loc of spec.locations) {
     const dirUrl = loc.repo + loc.packages;
     const fileUrl = dirUrl + spec.file;
-    const record = (a: Omit<Attempt, 'package'>) => attempts.push({ package: nvra(spec), ...a });
+    // Attempts are only shown: never with a mirror's credentials.
+    const record = (a: Omit<Attempt, 'package'>) =>
+      attempts.push({
+        package: nvra(spec),
+        ...a,
+        location: maskUrlCredentials(a.location),
+        ...(a.reason === undefined ? {} : { reason: maskUrlCredentials(a.reason) }),
+      });
 
     if (loc.repodata) {
       const r = await scan(loc.repo);
@@ -166,9 +185,10 @@ async function resolveOne(
       record({ location: loc.repo, method: 'repodata', outcome: 'unavailable', reason: r.reason });
     }
 
-    const listing = await access.listDirectory(dirUrl);
-    if (listing.ok && listing.value.length > 0) {
-      if (listing.value.includes(spec.file)) {
+    // Only this package's own names are kept: the page may list tens of thousands of files.
+    const listing = await access.listDirectory(dirUrl, (f) => f.startsWith(`${spec.name}-`));
+    if (listing.ok && listing.value.links > 0) {
+      if (listing.value.files.includes(spec.file)) {
         const probe = await access.probe(fileUrl);
         record({ location: dirUrl, method: 'listing', outcome: 'found' });
         return { ...base, url: fileUrl, size: probe.ok ? (probe.value.size ?? null) : null, checksum: null, source: 'listing' };
@@ -177,7 +197,7 @@ async function resolveOne(
         location: dirUrl,
         method: 'listing',
         outcome: 'absent',
-        nearest: nearestVersions(versionsInListing(listing.value, spec.name, spec.arch), `${spec.version}-${spec.release}`),
+        nearest: nearestVersions(versionsInListing(listing.value.files, spec.name, spec.arch), `${spec.version}-${spec.release}`),
       });
       continue;
     }

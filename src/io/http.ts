@@ -1,5 +1,8 @@
-import type { BeforeRequestHook, Got } from 'got';
+import type { BeforeRequestHook, Got, Request as GotRequest } from 'got';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KdebuginfoError } from '../errors.js';
+import { formatBytes } from '../core/format.js';
 import { createProxyAgents, hasProxyVariable, proxyFailureOf, PROXY_CONTEXT_KEY } from './proxy.js';
 
 export interface HttpSettings {
@@ -94,12 +97,147 @@ export function describeHttpError(err: unknown): string {
   const proxy = proxyFailureOf(err);
   if (proxy) return proxy.text;
   const e = err as { response?: { statusCode?: number }; code?: string; message?: string; name?: string };
-  if (e.response?.statusCode) return `HTTP ${e.response.statusCode}`;
   if (e.name === 'TimeoutError') return 'timed out';
+  if (e.name === 'MaxRedirectsError') return `too many redirects (${e.message ?? ''})`;
+  // A 200 whose body broke off carries its response too: the status is not the reason.
+  if (e.name === 'ReadError') return e.code === 'ECONNRESET' ? 'the connection closed in the middle of the body (ECONNRESET)' : `reading the body failed (${e.code ?? e.message})`;
+  if (e.response?.statusCode) return `HTTP ${e.response.statusCode}`;
   if (e.code) return e.code;
   return e.message ?? String(err);
 }
 
 export function httpStatusOf(err: unknown): number | undefined {
   return (err as { response?: { statusCode?: number } }).response?.statusCode;
+}
+
+/** A GET whose status is not 2xx, shaped as got's HTTPError is for describeHttpError and httpStatusOf. */
+class HttpStatusError extends Error {
+  readonly response: { statusCode: number; headers: IncomingMessage['headers'] };
+
+  constructor(statusCode: number, headers: IncomingMessage['headers']) {
+    super(`HTTP ${statusCode}`);
+    this.name = 'HttpStatusError';
+    this.response = { statusCode, headers };
+  }
+}
+
+const RETRIED_STATUS = new Set([408, 429, 500, 502, 503, 504, 521, 522, 524]);
+const RETRIED_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN']);
+
+export interface OpenedBody {
+  /** The body; errors (socket, idle timeout, Ctrl-C) are emitted on it and end any read. */
+  body: GotRequest;
+  /** The final URL, after redirects. */
+  url: string;
+  headers: IncomingMessage['headers'];
+}
+
+/**
+ * GET `url` as a stream, settled once a 2xx status arrives; nothing of the body is read yet.
+ * A status that is not 2xx is never read: got, asked to throw on it, reads the whole error
+ * body into memory first (got/dist/source/core/index.js `_beforeError` -> `_setRawBody`), so an
+ * endless 503 would take every byte of memory. So got is told not to throw, the body is dropped
+ * here, and the retries got would have made (connection errors before the status; 408, 429 and
+ * 5xx) are made here, as many as the client's `retries`, with its backoff, Retry-After up to
+ * 60 s; the wait ends at once when `signal` aborts. The body is never decompressed
+ * (`decompress: false`, so no Accept-Encoding is sent): what arrives is what is counted against
+ * a limit, and a `.gz` file is gunzipped by the caller, whatever its Content-Encoding says.
+ */
+export async function openGet(http: Got, url: string, opts: { signal?: AbortSignal | undefined; headers?: Record<string, string> } = {}): Promise<OpenedBody> {
+  const retries = http.defaults.options.retry.limit ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    let failure: unknown;
+    let retryAfterMs: number | undefined;
+    let isRetried = false;
+    try {
+      const opened = await responseOf(
+        http.stream(url, {
+          throwHttpErrors: false,
+          decompress: false,
+          retry: { limit: 0 },
+          ...(opts.headers ? { headers: opts.headers } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        }),
+      );
+      const status = opened.statusCode;
+      if (status >= 200 && status < 300) return { body: opened.body, url: opened.url, headers: opened.headers };
+      opened.body.destroy();
+      failure = new HttpStatusError(status, opened.headers);
+      isRetried = RETRIED_STATUS.has(status);
+      retryAfterMs = retryAfterOf(opened.headers['retry-after']);
+    } catch (err) {
+      failure = err;
+      isRetried = RETRIED_CODES.has(String((err as { code?: unknown }).code));
+    }
+    if (!isRetried || opts.signal?.aborted || attempt >= retries) throw failure;
+    const backoff = Math.min(1000 * 2 ** attempt, 10_000);
+    if (retryAfterMs !== undefined && retryAfterMs > 60_000) throw failure;
+    await sleep(retryAfterMs ?? backoff, undefined, opts.signal ? { signal: opts.signal } : undefined);
+  }
+}
+
+/** Retry-After as ms: seconds, or an HTTP date. */
+function retryAfterOf(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The status and headers of a got stream. Its errors always have a listener: none of them can crash the process. */
+function responseOf(body: GotRequest): Promise<{ body: GotRequest; statusCode: number; url: string; headers: IncomingMessage['headers'] }> {
+  body.on('error', () => {
+    // Kept for the life of the stream: an error after the response (a reset, the idle timeout)
+    // is seen by whoever reads the body; without any listener Node would throw it.
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (err: unknown) => {
+      body.off('response', onResponse);
+      reject(err);
+    };
+    const onResponse = (res: IncomingMessage & { url?: string }) => {
+      body.off('error', onError);
+      resolve({ body, statusCode: res.statusCode ?? 0, url: res.url ?? body.requestUrl?.toString() ?? '', headers: res.headers });
+    };
+    body.once('error', onError);
+    body.once('response', onResponse);
+  });
+}
+
+/** The first byte of a bounded body over `max`: names what was over the limit. */
+export class BodyLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BodyLimitError';
+  }
+}
+
+/** Content-Length already over `max`: fail before reading a byte. */
+export function refuseDeclaredOver(opened: OpenedBody, max: number, what: string): void {
+  const declared = Number(opened.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    opened.body.destroy();
+    throw new BodyLimitError(`${what} is ${formatBytes(declared)}, over the ${formatBytes(max)} limit`);
+  }
+}
+
+/**
+ * Read a whole body, failing with BodyLimitError past `max` bytes (at once when Content-Length
+ * says so). For small documents (repomd.xml); large ones are streamed.
+ */
+export async function readBounded(opened: OpenedBody, max: number, what: string): Promise<Buffer> {
+  refuseDeclaredOver(opened, max, what);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > max) throw new BodyLimitError(`${what} is over the ${formatBytes(max)} limit`);
+      chunks.push(chunk);
+    }
+  } finally {
+    opened.body.destroy();
+  }
+  return Buffer.concat(chunks);
 }

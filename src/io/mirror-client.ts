@@ -1,26 +1,55 @@
 import { createGunzip } from 'node:zlib';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Got } from 'got';
 import type { Found, RepoAccess } from '../core/resolver.js';
-import { parseRepomd, PrimaryScanner, type PrimaryEntry } from '../core/repodata.js';
-import { parseListing, safeRepoUrl } from '../core/listing.js';
-import { describeHttpError, httpStatusOf } from './http.js';
+import { parseRepomd, PrimaryScanner, type PrimaryEntry, type RepomdData } from '../core/repodata.js';
+import { ListingParser, safeRepoUrl } from '../core/listing.js';
+import { RESOLVE_LIMITS, type ResolveLimits } from '../core/limits.js';
+import { maskUrlCredentials } from '../core/credentials.js';
+import { formatBytes } from '../core/format.js';
+import { BodyLimitError, describeHttpError, httpStatusOf, openGet, readBounded, refuseDeclaredOver, type OpenedBody } from './http.js';
 import { proxyFailureOf, ProxyUnreachableError } from './proxy.js';
+
+export interface MirrorClientOptions {
+  /** Ctrl-C: every request ends at once and the call throws the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /** What a server may send (src/core/limits.ts); tests lower them. */
+  limits?: Partial<ResolveLimits>;
+}
 
 /**
  * RepoAccess over HTTP: repomd.xml -> primary.xml.gz streamed, listings, HEAD probes. A failed
- * request is a reason, except when the proxy itself cannot be used: then it throws
- * ProxyUnreachableError, since every other location through that proxy would fail the same way
- * and "not found on any mirror" would hide the cause.
+ * request is a reason, and so is a body over its limit (src/core/limits.ts), a stream that breaks
+ * (socket, gunzip, scanner) or one that stalls past the idle timeout: the resolver then tries
+ * the next method or location. Two things throw instead: Ctrl-C (the signal's reason), and a
+ * proxy that cannot be used at all (ProxyUnreachableError), since every other location through
+ * it would fail the same way and "not found on any mirror" would hide the cause.
  */
-export function createMirrorClient(http: Got, debug: (line: string) => void = () => {}): RepoAccess {
+export function createMirrorClient(http: Got, debug: (line: string) => void = () => {}, options: MirrorClientOptions = {}): RepoAccess {
+  const limits: ResolveLimits = { ...RESOLVE_LIMITS, ...options.limits };
+  const { signal } = options;
+  const show = (method: string, url: string) => debug(`${method} ${maskUrlCredentials(url)}`);
+  /** The reason a request failed; throws on Ctrl-C and when the proxy it went through cannot be used at all. */
+  const reasonOf = (err: unknown, url: string): string => {
+    if (signal?.aborted) throw signal.reason ?? err;
+    const proxy = proxyFailureOf(err);
+    if (proxy?.isProxyDown) throw new ProxyUnreachableError(proxy, url, err);
+    const code = String((err as { code?: unknown }).code ?? '');
+    // zlib's own words ("incorrect header check", "unexpected end of file") say what was wrong.
+    if (code.startsWith('Z_')) return `not valid gzip (${(err as Error).message})`;
+    return describeHttpError(err);
+  };
+  const get = (url: string, headers?: Record<string, string>) => openGet(http, url, { signal, ...(headers ? { headers } : {}) });
+
   return {
     async scanRepodata(repo, wants, isComplete) {
       const repomdUrl = `${repo}repodata/repomd.xml`;
       let repomdXml: string;
       try {
-        debug(`GET ${repomdUrl}`);
-        repomdXml = await http.get(repomdUrl).text();
+        show('GET', repomdUrl);
+        repomdXml = (await readBounded(await get(repomdUrl), limits.repomdBytes, 'repomd.xml')).toString('utf8');
       } catch (err) {
         return { ok: false, reason: `repomd.xml: ${reasonOf(err, repomdUrl)}` };
       }
@@ -38,20 +67,23 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
         return { ok: false, reason: `primary data compressed as ${primary.href.split('.').pop()} is not supported` };
       }
       try {
-        debug(`GET ${primaryUrl}`);
-        return { ok: true, value: await scanPrimary(http, primaryUrl, primary, wants, isComplete) };
+        show('GET', primaryUrl);
+        return { ok: true, value: await scanPrimary(await get(primaryUrl), primary, limits, wants, isComplete) };
       } catch (err) {
         return { ok: false, reason: `${primary.href}: ${reasonOf(err, primaryUrl)}` };
       }
     },
 
-    async listDirectory(url) {
+    async listDirectory(url, keep) {
       try {
-        debug(`GET ${url}`);
-        const res = await http.get(url);
-        const type = String(res.headers['content-type'] ?? '');
-        if (type && !/html|text/i.test(type)) return { ok: false, reason: `not a listing (${type})` };
-        return { ok: true, value: parseListing(res.body, res.url) };
+        show('GET', url);
+        const opened = await get(url);
+        const type = String(opened.headers['content-type'] ?? '');
+        if (type && !/html|text/i.test(type)) {
+          opened.body.destroy();
+          return { ok: false, reason: `not a listing (${type})` };
+        }
+        return { ok: true, value: await readListing(opened, limits.listingBytes, keep) };
       } catch (err) {
         return { ok: false, reason: reasonOf(err, url) };
       }
@@ -59,64 +91,93 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
 
     async probe(url) {
       try {
-        debug(`HEAD ${url}`);
-        const res = await http.head(url);
+        show('HEAD', url);
+        const res = await http.head(url, signal ? { signal } : {});
         const len = res.headers['content-length'];
         return { ok: true, value: { size: len === undefined ? undefined : Number(len) } };
       } catch (err) {
         const status = httpStatusOf(err);
-        if (status === 405 || status === 501) return probeWithGet(http, url);
+        if (status === 405 || status === 501) {
+          // Some servers refuse HEAD: ask for the first byte instead, and read none of it.
+          try {
+            show('GET', url);
+            const opened = await get(url, { range: 'bytes=0-0' });
+            opened.body.destroy();
+            const total = /\/(\d+)$/.exec(String(opened.headers['content-range'] ?? ''))?.[1];
+            return { ok: true, value: { size: total ? Number(total) : undefined } };
+          } catch (err2) {
+            return { ok: false, reason: reasonOf(err2, url) };
+          }
+        }
         return { ok: false, reason: reasonOf(err, url) };
       }
     },
   };
 }
 
-/** Some servers refuse HEAD: ask for the first byte instead. */
-async function probeWithGet(http: Got, url: string): Promise<Found<{ size: number | undefined }>> {
+/** File names of a listing page, parsed as it arrives (src/core/listing.ts ListingParser), at most `max` bytes of it. */
+async function readListing(opened: OpenedBody, max: number, keep: ((name: string) => boolean) | undefined): Promise<{ files: string[]; links: number }> {
+  refuseDeclaredOver(opened, max, 'the listing');
+  const parser = new ListingParser(opened.url, keep);
+  const text = new StringDecoder('utf8');
+  let total = 0;
   try {
-    const res = await http.get(url, { headers: { range: 'bytes=0-0' } });
-    const range = String(res.headers['content-range'] ?? '');
-    const total = /\/(\d+)$/.exec(range)?.[1];
-    return { ok: true, value: { size: total ? Number(total) : undefined } };
-  } catch (err) {
-    return { ok: false, reason: reasonOf(err, url) };
+    for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > max) throw new BodyLimitError(`the listing is over the ${formatBytes(max)} limit`);
+      parser.write(text.write(chunk));
+    }
+  } finally {
+    opened.body.destroy();
   }
+  parser.write(text.end());
+  return { files: parser.close(), links: parser.links };
 }
 
-/** The reason a request failed; throws when the proxy it went through cannot be used at all. */
-function reasonOf(err: unknown, url: string): string {
-  const proxy = proxyFailureOf(err);
-  if (proxy?.isProxyDown) throw new ProxyUnreachableError(proxy, url, err);
-  return describeHttpError(err);
-}
-
+/**
+ * Stream primary.xml(.gz) through the scanner: body -> byte limit (and checksum) -> gunzip ->
+ * byte limit -> scanner. The limits are repomd.xml's `size` and `open-size` when it gives them
+ * (a byte more is not the file it describes), else limits.primaryBytes: a gzip bomb ends as a
+ * failed location, not as all the memory. `pipeline` carries an error from any stage to the
+ * loop below and destroys every stage; none is left without an error listener.
+ */
 async function scanPrimary(
-  http: Got,
-  url: string,
-  meta: { href: string; checksum: { type: string; value: string } | undefined },
+  opened: OpenedBody,
+  meta: RepomdData,
+  limits: ResolveLimits,
   wants: (name: string) => boolean,
   isComplete: (m: PrimaryEntry[]) => boolean,
 ): Promise<PrimaryEntry[]> {
-  const scanner = new PrimaryScanner((name) => wants(name));
-  const body = http.stream(url);
+  const scanner = new PrimaryScanner((name) => wants(name), limits.packageElementChars);
   const hash = meta.checksum && isHashName(meta.checksum.type) ? createHash(normaliseHash(meta.checksum.type)) : undefined;
-  body.on('data', (chunk: Buffer) => hash?.update(chunk));
-  const text = meta.href.endsWith('.gz') ? body.pipe(createGunzip()) : body;
-  text.setEncoding('utf8');
+  const isGzip = meta.href.endsWith('.gz');
+  const sent = byteLimit(meta.size ?? limits.primaryBytes, meta.size === undefined ? `over the ${formatBytes(limits.primaryBytes)} limit` : `larger than repomd.xml's size of ${meta.size} bytes`, hash);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [opened.body, sent];
+  if (isGzip) {
+    const open = meta.openSize ?? limits.primaryBytes;
+    const why = meta.openSize === undefined ? `decompresses to more than the ${formatBytes(limits.primaryBytes)} limit` : `decompresses to more than repomd.xml's open-size of ${meta.openSize} bytes`;
+    // 64 KiB out at a time rather than zlib's 16 KiB: a quarter of the trips through its thread pool.
+    stages.push(createGunzip({ chunkSize: 64 * 1024 }), byteLimit(open, why));
+  }
+  const out = (pipeline as (...s: unknown[]) => Readable)(...stages, () => {
+    // Errors reach the loop below: pipeline destroys the last stage with them.
+  });
+  const text = new StringDecoder('utf8');
   let stoppedEarly = false;
   try {
-    for await (const chunk of text as AsyncIterable<string>) {
-      scanner.write(chunk);
+    for await (const chunk of out as AsyncIterable<Buffer>) {
+      scanner.write(text.write(chunk));
       if (isComplete(scanner.matches)) {
         stoppedEarly = true;
         break;
       }
     }
   } finally {
-    body.destroy();
+    out.destroy();
+    opened.body.destroy();
   }
   if (!stoppedEarly) {
+    scanner.write(text.end());
     scanner.close();
     // The whole file was read: it must be the one repomd.xml describes.
     if (hash && meta.checksum) {
@@ -127,6 +188,19 @@ async function scanPrimary(
     }
   }
   return scanner.matches;
+}
+
+/** Passes bytes through, failing with BodyLimitError past `max`; feeds `hash` on the way. */
+function byteLimit(max: number, why: string, hash?: Hash): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > max) return done(new BodyLimitError(why));
+      hash?.update(chunk);
+      done(null, chunk);
+    },
+  });
 }
 
 const isHashName = (t: string) => ['sha', 'sha1', 'sha256', 'sha512', 'sha384', 'sha224'].includes(t);

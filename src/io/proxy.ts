@@ -2,6 +2,7 @@ import type { Agents, RequestFunction } from 'got';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ExitCode, KdebuginfoError } from '../errors.js';
+import { maskUrlCredentials } from '../core/credentials.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -66,11 +67,6 @@ export function bypassesProxy(hostname: string, port: string, noProxy: string): 
   return false;
 }
 
-/** A URL as it may be shown: never with its credentials (a proxy's, or a Nexus mirror's). */
-export function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 /** Per-request got options that send a request through the proxy the environment names. */
 export type ProxyOptions = { agent: Agents } | { request: RequestFunction };
 
@@ -94,7 +90,7 @@ export function createProxyAgents(env: Env, debug: (line: string) => void = () =
     const picked = pickProxy(url, env);
     if (!picked) return undefined;
     const { proxy, variable } = picked;
-    const shown = withoutCredentials(proxy);
+    const shown = maskUrlCredentials(proxy);
     if (url.startsWith('http:')) {
       debug(`via proxy ${shown} (absolute-form)`);
       let request = requests.get(proxy);
@@ -196,7 +192,7 @@ export class ProxyUnreachableError extends KdebuginfoError {
   readonly reason: string;
 
   constructor(failure: ProxyFailure, url: string, cause: unknown) {
-    super(`${failure.text}, fetching ${withoutCredentials(url)}`, {
+    super(`${failure.text}, fetching ${maskUrlCredentials(url)}`, {
       exitCode: ExitCode.network,
       hint: `check ${failure.variable}, or list the mirror's host in NO_PROXY to reach it directly`,
       cause,
