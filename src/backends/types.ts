@@ -100,7 +100,7 @@ export interface Backend {
   /** Names, versions and where each package would be looked for. */
   plan(opts: { rewrites: readonly MirrorRewrite[] }): Promise<PlanResult>;
   /** Every planned package found, or a KdebuginfoError with exit 3 listing where it was looked for. */
-  resolve(opts: { rewrites: readonly MirrorRewrite[]; userAgent: string; signal?: AbortSignal | undefined }): Promise<Resolved[]>;
+  resolve(opts: { rewrites: readonly MirrorRewrite[]; userAgent: string; idleTimeoutMs?: number | undefined }): Promise<Resolved[]>;
   /** What an offline install needs beyond the resolved packages (download and bundle fetch it too). */
   offlineExtras(resolved: readonly Resolved[]): Promise<OfflineExtra[]>;
   /** The bundle's install.sh template and the manifest's `packaging`. */

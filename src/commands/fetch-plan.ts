@@ -34,7 +34,7 @@ export interface FetchPlan {
 export async function resolveForFetch(ctx: Context, opts: FetchOptions, bound?: Backend): Promise<FetchPlan> {
   const backend = bound ?? (await readTarget(ctx, opts));
   const plan = await backend.plan(opts);
-  const packages = await backend.resolve({ ...opts, signal: ctx.signal });
+  const packages = await backend.resolve(opts);
   return { backend, plan, packages, extras: await backend.offlineExtras(packages) };
 }
 

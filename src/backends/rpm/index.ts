@@ -13,6 +13,7 @@ import { NO_PUBLIC_SOURCE, hasSources } from '../../core/sources.js';
 import { compareWithPlan } from '../../core/stap-prep.js';
 import { describeVerdict } from '../../core/checksig.js';
 import type { MirrorRewrite } from '../../core/mirrors.js';
+import { maskUrlCredentials } from '../../core/credentials.js';
 import { checkSignatures, queryInstalled, trustedKeyFiles } from '../../io/rpm.js';
 import { findPackageManager, installFiles, type PackageManagerName } from '../../io/package-manager.js';
 import { runStapPrep } from '../../io/stap-prep.js';
@@ -44,7 +45,8 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
       const noPublic = NO_PUBLIC_SOURCE[os.id];
       if (noPublic) notes.push(noPublic);
       else if (!hasSources(os)) notes.push(`no known public mirrors for ${os.name}: use --mirror to name yours`);
-      return { ...json, packages: planFor(opts.rewrites).map(({ locations: _, ...p }) => p), notes };
+      // Shown only: the planned packages keep the real URLs (a mirror's credentials included) for requests.
+      return { ...json, packages: planFor(opts.rewrites).map(({ locations: _, ...p }) => ({ ...p, candidates: p.candidates.map(maskUrlCredentials) })), notes };
     },
 
     async resolve(opts) {

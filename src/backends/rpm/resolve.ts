@@ -1,5 +1,5 @@
 import type { Context } from '../../context.js';
-import { resolvePackages, type Attempt, type PlannedPackage, type ResolvedPackage } from '../../core/resolver.js';
+import { resolvePackages, shownPackage, type Attempt, type PlannedPackage, type ResolvedPackage } from '../../core/resolver.js';
 import type { OsInfo } from '../../core/types.js';
 import type { MirrorRewrite } from '../../core/mirrors.js';
 import { NO_PUBLIC_SOURCE } from '../../core/sources.js';
@@ -21,17 +21,18 @@ export async function resolveOrThrow(
   ctx: Context,
   planned: readonly PlannedPackage[],
   os: OsInfo,
-  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string },
+  opts: { rewrites: readonly MirrorRewrite[]; userAgent: string; idleTimeoutMs?: number | undefined },
   detail: object = {},
 ): Promise<ResolvedPackage[]> {
   assertResolvable(os, opts.rewrites);
-  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug });
-  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug));
+  const http = await createHttpClient({ userAgent: opts.userAgent, env: ctx.env, debug: ctx.ui.debug, ...(opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {}) });
+  // Ctrl-C reaches every request: resolve stops at once, not when the slowest mirror gives up.
+  const resolution = await resolvePackages(planned, createMirrorClient(http, ctx.ui.debug, { signal: ctx.signal }));
   if (resolution.missing.length > 0) {
     throw new KdebuginfoError(formatNotFound(resolution.missing.map((m) => m.file), resolution.attempts), {
       exitCode: ExitCode.notFound,
       hint: 'check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO',
-      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages },
+      detail: { ...detail, missing: resolution.missing, attempts: resolution.attempts, found: resolution.packages.map(shownPackage) },
     });
   }
   return resolution.packages;
