@@ -139,10 +139,11 @@ function checkedKeyFile(label: string, value: string, cwd: string): string {
 /**
  * Every flag that can be checked without the network, checked before the command starts (exit
  * 2, one line naming the flag): the kernel release is a plain token, the root an existing
- * directory (made absolute), each key file readable, numbers within bounds. Runs as commander's
+ * directory (made absolute), each key file readable, numbers within bounds, the bundle's -o
+ * writable. Runs as commander's
  * preAction hook, so it sees flag and environment values alike and the command gets the checked ones.
  */
-function checkFlags(cmd: Command, cwd: string, env: Record<string, string | undefined>): void {
+async function checkFlags(cmd: Command, cwd: string, env: Record<string, string | undefined>): Promise<void> {
   const o = cmd.opts<Record<string, unknown>>();
   const source = (key: string) => cmd.getOptionValueSource(key) ?? 'cli';
   if (typeof o.kernel === 'string') checkReleaseToken(o.kernel, flagLabel(cmd, 'kernel'));
@@ -158,6 +159,10 @@ function checkFlags(cmd: Command, cwd: string, env: Record<string, string | unde
   if (typeof o.retries === 'string') wholeNumber('--retries', o.retries, 0, FLAG_LIMITS.retries);
   if (typeof o.idleTimeout === 'string') positiveSeconds('--idle-timeout', o.idleTimeout);
   if (typeof o.timeout === 'string') positiveSeconds(flagLabel(cmd, 'timeout'), o.timeout);
+  if (cmd.name() === 'bundle' && typeof o.output === 'string') {
+    const { checkBundleOutput } = await import('./io/bundle.js');
+    await checkBundleOutput(resolvePath(cwd, o.output));
+  }
 }
 
 interface CommonOpts {
