@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { Writable, Readable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import type { Context } from './context.js';
 import { createExec } from './io/exec.js';
 import { ExitCode, KdebuginfoError, UsageError } from './errors.js';
 import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
+import { checkReleaseToken } from './core/kernel-release.js';
+import { showUntrusted } from './core/untrusted-text.js';
 
 /**
  * The only module that knows argv, flag and environment-variable names, and exit codes.
@@ -55,16 +58,111 @@ const ENV = {
   parallel: 'KDEBUGINFO_PARALLEL',
 } as const;
 
-function wholeNumber(flag: string, value: string, min: number): number {
+/**
+ * Upper bounds of the numeric flags. Node's timers hold at most 2^31-1 ms (24.8 days) and warn
+ * (TimeoutOverflowWarning) and fire at once above it: `--idle-timeout 1e12` did. A day is far
+ * beyond any useful wait; more retries or parallel downloads than these only hammer a mirror.
+ */
+const FLAG_LIMITS = {
+  parallel: 32,
+  retries: 100,
+  /** --idle-timeout and verify --timeout, in seconds: 24 hours. */
+  seconds: 86_400,
+} as const;
+
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min) throw new UsageError(`${flag} "${value}" is not a whole number of at least ${min}`);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new UsageError(`${flag} "${showUntrusted(value)}" is not a whole number from ${min} to ${max}`);
+  }
   return n;
 }
 
-function positiveSeconds(flag: string, value: string): number {
+function positiveSeconds(flag: string, value: string, max: number = FLAG_LIMITS.seconds): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} "${value}" is not a number of seconds greater than 0`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) {
+    throw new UsageError(`${flag} "${showUntrusted(value)}" is not a number of seconds greater than 0 and at most ${max} (${max / 3600} hours)`);
+  }
   return n;
+}
+
+/** `--root` or, when the value came from the environment, `--root (from KDEBUGINFO_ROOT)`. */
+function flagLabel(cmd: Command, key: string): string {
+  const option = cmd.options.find((opt) => opt.attributeName() === key);
+  const flag = option?.long ?? `--${key}`;
+  return cmd.getOptionValueSource(key) === 'env' && option?.envVar ? `${flag} (from ${option.envVar})` : flag;
+}
+
+/** What stat said, in a few words. */
+function statProblem(err: unknown, kind: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `no such ${kind}`;
+  if (code === 'ENOTDIR') return `no such ${kind} (a part of the path is not a directory)`;
+  if (code === 'EACCES') return 'permission denied';
+  return `cannot be read (${code ?? (err as Error).message})`;
+}
+
+/**
+ * `--root DIR`: not empty (an empty root would silently mean this host), made absolute against
+ * the working directory the CLI was started in (a relative root was read against whatever
+ * directory a later step ran in), an existing directory (`/no/such/root` reported "no kernel in
+ * /no/such/root/lib/modules" after the fact, and a dry run created it).
+ */
+function checkedRoot(label: string, value: string, cwd: string): string {
+  if (value === '') throw new UsageError(`${label} is empty: name an image root directory, or leave ${label.split(' ')[0]} out for this host`);
+  const abs = resolvePath(cwd, value);
+  let isDir: boolean;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch (err) {
+    throw new UsageError(`${label} ${showUntrusted(value)}: ${statProblem(err, 'root directory')}`);
+  }
+  if (!isDir) throw new UsageError(`${label} ${showUntrusted(value)}: not a directory (expected an image root)`);
+  return abs;
+}
+
+/** `--gpg-key FILE`: a readable regular file, made absolute; checked before anything is downloaded. */
+function checkedKeyFile(label: string, value: string, cwd: string): string {
+  if (value === '') throw new UsageError(`${label} is empty: name a key file (e.g. /etc/pki/rpm-gpg/RPM-GPG-KEY-centosofficial)`);
+  const abs = resolvePath(cwd, value);
+  let isFile: boolean;
+  try {
+    isFile = statSync(abs).isFile();
+    if (isFile) accessSync(abs, fsConstants.R_OK);
+  } catch (err) {
+    throw new UsageError(`${label} ${showUntrusted(value)}: ${statProblem(err, 'file')}`);
+  }
+  if (!isFile) throw new UsageError(`${label} ${showUntrusted(value)}: not a regular file (expected an armored GPG public key)`);
+  return abs;
+}
+
+/**
+ * Every flag that can be checked without the network, checked before the command starts (exit
+ * 2, one line naming the flag): the kernel release is a plain token, the root an existing
+ * directory (made absolute), each key file readable, numbers within bounds, the bundle's -o
+ * writable. Runs as commander's
+ * preAction hook, so it sees flag and environment values alike and the command gets the checked ones.
+ */
+async function checkFlags(cmd: Command, cwd: string, env: Record<string, string | undefined>): Promise<void> {
+  const o = cmd.opts<Record<string, unknown>>();
+  const source = (key: string) => cmd.getOptionValueSource(key) ?? 'cli';
+  if (typeof o.kernel === 'string') checkReleaseToken(o.kernel, flagLabel(cmd, 'kernel'));
+  if (typeof o.root === 'string') cmd.setOptionValueWithSource('root', checkedRoot(flagLabel(cmd, 'root'), o.root, cwd), source('root'));
+  if (Array.isArray(o.gpgKey)) {
+    const keys = (o.gpgKey as string[]).map((k) => checkedKeyFile('--gpg-key', k, cwd));
+    cmd.setOptionValueWithSource('gpgKey', keys, source('gpgKey'));
+  }
+  if (cmd.options.some((opt) => opt.attributeName() === 'gpgKey')) {
+    for (const k of (env[ENV.gpgKey] ?? '').split(',').map((v) => v.trim()).filter(Boolean)) checkedKeyFile(`--gpg-key (from ${ENV.gpgKey})`, k, cwd);
+  }
+  if (typeof o.parallel === 'string') wholeNumber(flagLabel(cmd, 'parallel'), o.parallel, 1, FLAG_LIMITS.parallel);
+  if (typeof o.retries === 'string') wholeNumber('--retries', o.retries, 0, FLAG_LIMITS.retries);
+  if (typeof o.idleTimeout === 'string') positiveSeconds('--idle-timeout', o.idleTimeout);
+  if (typeof o.timeout === 'string') positiveSeconds(flagLabel(cmd, 'timeout'), o.timeout);
+  if (cmd.name() === 'bundle' && typeof o.output === 'string') {
+    const { checkBundleOutput } = await import('./io/bundle.js');
+    await checkBundleOutput(resolvePath(cwd, o.output));
+  }
 }
 
 interface CommonOpts {
@@ -152,6 +250,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
       writeErr: (s) => io.stderr.write(s),
     });
 
+  program.hook('preAction', (_program, actionCommand) => checkFlags(actionCommand, io.cwd, env));
+
   const ctxFor = (cmd: Command) => buildContext(io, env, cmd.optsWithGlobals<GlobalFlags>());
   const userAgent = `kdebuginfo/${VERSION} (+https://github.com/kdebuginfo/kdebuginfo)`;
   /** What every command that picks a kernel takes from its flags: the target, the mirror rewrites, our User-Agent. */
@@ -211,9 +311,9 @@ Examples:
   const fetchOptions = (o: CommonOpts & { cacheDir?: string; parallel?: string; idleTimeout?: string; retries?: string }) => ({
     ...targetFlags(o),
     cacheDir: o.cacheDir,
-    parallel: wholeNumber('--parallel', o.parallel ?? '3', 1),
+    parallel: wholeNumber('--parallel', o.parallel ?? '3', 1, FLAG_LIMITS.parallel),
     idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000,
-    retries: wholeNumber('--retries', o.retries ?? '5', 0),
+    retries: wholeNumber('--retries', o.retries ?? '5', 0, FLAG_LIMITS.retries),
   });
 
   addFetchOptions(addMirrorOption(addTargetOptions(program.command('download'))))

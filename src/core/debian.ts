@@ -20,6 +20,7 @@
  * apt, dpkg or the running kernel's `uname -v` / `/proc/version_signature` say it.
  */
 import { UsageError } from '../errors.js';
+import { showUntrusted as shown } from './untrusted-text.js';
 import type { StapPrepReport } from './stap-prep.js';
 
 export type DebFamily = 'debian' | 'ubuntu';
@@ -120,7 +121,7 @@ export function debOsFromOsRelease(fields: Readonly<Record<string, string>>, sou
   if (id === 'ubuntu') {
     const version = /^\d+\.\d+/.exec(versionId)?.[0] ?? (codename ? versionForCodename('ubuntu', codename) : undefined);
     if (version === undefined) {
-      throw new UsageError(`${source}: ID=ubuntu but no VERSION_ID= line kdebuginfo can read (expected e.g. VERSION_ID="24.04")`, 'pass --os ubuntu:VERSION, e.g. --os ubuntu:24.04');
+      throw new UsageError(`${shown(source)}: ID=ubuntu but no VERSION_ID= line kdebuginfo can read (expected e.g. VERSION_ID="24.04")`, 'pass --os ubuntu:VERSION, e.g. --os ubuntu:24.04');
     }
     return debOsInfo('ubuntu', version, fields['UBUNTU_CODENAME'] || codename);
   }
@@ -128,7 +129,7 @@ export function debOsFromOsRelease(fields: Readonly<Record<string, string>>, sou
     const ubuntuCodename = fields['UBUNTU_CODENAME'];
     const version = versionForCodename('ubuntu', ubuntuCodename);
     if (version === undefined) {
-      throw new UsageError(`${source}: ID=${id} is based on Ubuntu "${ubuntuCodename}", a release kdebuginfo does not know`, 'pass --os ubuntu:VERSION, e.g. --os ubuntu:24.04');
+      throw new UsageError(`${shown(source)}: ID=${shown(id)} is based on Ubuntu "${shown(ubuntuCodename)}", a release kdebuginfo does not know`, 'pass --os ubuntu:VERSION, e.g. --os ubuntu:24.04');
     }
     return debOsInfo('ubuntu', version, ubuntuCodename);
   }
@@ -136,7 +137,7 @@ export function debOsFromOsRelease(fields: Readonly<Record<string, string>>, sou
     const major = /^\d+/.exec(versionId)?.[0];
     if (major !== undefined) return debOsInfo('debian', major, codename);
     if (codename !== undefined) return debOsInfo('debian', versionForCodename('debian', codename) ?? codename, codename);
-    throw new UsageError(`${source}: ID=debian with neither VERSION_ID= nor VERSION_CODENAME=`, 'pass --os debian:MAJOR, e.g. --os debian:12');
+    throw new UsageError(`${shown(source)}: ID=debian with neither VERSION_ID= nor VERSION_CODENAME=`, 'pass --os debian:MAJOR, e.g. --os debian:12');
   }
   return undefined;
 }
@@ -156,8 +157,8 @@ export function parseDebOsFlag(value: string): DebOsInfo | undefined {
   if (byName !== undefined) return debOsInfo(id, byName, v);
   throw new UsageError(
     id === 'debian'
-      ? `--os "${value}": expected debian:MAJOR (e.g. debian:12) or a codename kdebuginfo knows (${Object.values(DEBIAN_CODENAMES).join(', ')})`
-      : `--os "${value}": expected ubuntu:YY.MM (e.g. ubuntu:24.04) or a codename kdebuginfo knows (${Object.values(UBUNTU_CODENAMES).join(', ')})`,
+      ? `--os "${shown(value)}": expected debian:MAJOR (e.g. debian:12) or a codename kdebuginfo knows (${Object.values(DEBIAN_CODENAMES).join(', ')})`
+      : `--os "${shown(value)}": expected ubuntu:YY.MM (e.g. ubuntu:24.04) or a codename kdebuginfo knows (${Object.values(UBUNTU_CODENAMES).join(', ')})`,
   );
 }
 
@@ -277,7 +278,7 @@ export function looksLikeDebKernelRelease(input: string): boolean {
 export function parseDebKernelRelease(input: string, family?: DebFamily): DebKernelRelease {
   const uname = input.trim();
   const fail = (detail: string): never => {
-    throw new UsageError(`kernel release "${uname}" ${detail}`, family === undefined ? 'name the distribution with --os debian:MAJOR or --os ubuntu:YY.MM' : undefined);
+    throw new UsageError(`kernel release "${shown(uname)}" ${detail}`, family === undefined ? 'name the distribution with --os debian:MAJOR or --os ubuntu:YY.MM' : undefined);
   };
   if (uname === '' || /\s/.test(uname)) fail(`is not a Debian or Ubuntu kernel release (${EXAMPLES})`);
   for (const form of RELEASE_FORMS) {

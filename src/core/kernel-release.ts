@@ -10,6 +10,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { Flavor, KernelRelease } from './types.js';
+import { hasHiddenCharacters, showUntrusted } from './untrusted-text.js';
 
 /**
  * Architectures kdebuginfo names packages for. `ppc64` is RHEL/CentOS 7 big-endian POWER
@@ -159,7 +160,37 @@ const RT_MARKER = /^rt\d+$/;
 const NUMERIC = /^\d+$/;
 
 function fail(uname: string, detail: string): never {
-  throw new UsageError(`kernel release "${uname}" ${detail}`);
+  throw new UsageError(`kernel release "${showUntrusted(uname)}" ${detail}`);
+}
+
+/**
+ * The longest `uname -r` there can be: the kernel's utsname release field holds 64 characters
+ * (`__NEW_UTS_LEN` in include/uapi/linux/utsname.h) plus its NUL.
+ */
+export const MAX_RELEASE_CHARS = 64;
+
+/**
+ * What a kernel release given on the command line may look like before anything uses it: one
+ * word of letters, digits and `. _ + ~ -` starting with a letter or digit, at most 64 characters.
+ * It becomes a path component (`/lib/modules/<R>`, `/usr/src/kernels/<R>`) and an argument
+ * (`stap -r <R>`): a `/` or `..` would leave those directories, a leading `-` would be read as an
+ * option, a control character would reach the terminal. The words `running` and
+ * `newest-installed` pass too; the full grammar is parseKernelRelease's.
+ */
+const RELEASE_TOKEN = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
+
+/** Throw a UsageError naming `flag` when `value` is not a plain release token (RELEASE_TOKEN). */
+export function checkReleaseToken(value: string, flag: string): void {
+  if (value.length <= MAX_RELEASE_CHARS && RELEASE_TOKEN.test(value)) return;
+  const why =
+    value === ''
+      ? 'is empty'
+      : value.length > MAX_RELEASE_CHARS
+        ? `is ${value.length} characters long; a kernel release has at most ${MAX_RELEASE_CHARS}`
+        : 'is not a kernel release';
+  throw new UsageError(
+    `${flag} "${showUntrusted(value)}" ${why} (expected one word of letters, digits and . _ + ~ - starting with a letter or digit, as uname -r prints, e.g. 4.18.0-348.7.1.el8_5.x86_64)`,
+  );
 }
 
 function notAForm(uname: string): never {
@@ -178,7 +209,8 @@ const KNOWN_SUFFIXES = Object.keys(SUFFIX_RULES)
  */
 export function parseKernelRelease(input: string): KernelRelease {
   const uname = input.trim();
-  if (uname === '' || /\s/.test(uname)) notAForm(uname);
+  // Bounded and free of control characters first: the messages below quote parts of it.
+  if (uname === '' || /\s/.test(uname) || uname.length > MAX_RELEASE_CHARS || hasHiddenCharacters(uname)) notAForm(uname);
   if (DEBIAN_UBUNTU.test(uname)) {
     fail(
       uname,

@@ -4,6 +4,7 @@
  * debuginfo lives (FIELD-NOTES §3).
  */
 import { UsageError } from '../errors.js';
+import { showUntrusted as shown } from './untrusted-text.js';
 import { distTagInfo, type DistTagInfo } from './kernel-release.js';
 import { debOsFromOsRelease, parseDebOsFlag } from './debian.js';
 import type { KernelRelease, OsId, OsInfo } from './types.js';
@@ -97,7 +98,7 @@ export function parseOsRelease(text: string, source: string): OsInfo {
   const rawId = fields['ID'];
   if (rawId === undefined || rawId === '') {
     throw new UsageError(
-      `${source} has no ID= line (expected an os-release file, e.g. ID="rocky" and VERSION_ID="9.3")`,
+      `${shown(source)} has no ID= line (expected an os-release file, e.g. ID="rocky" and VERSION_ID="9.3")`,
       'pass --os ID:MAJOR to name the distribution yourself, e.g. --os rocky:9',
     );
   }
@@ -107,9 +108,9 @@ export function parseOsRelease(text: string, source: string): OsInfo {
   const pretty = fields['PRETTY_NAME'] ?? fields['NAME'];
   let id = OS_RELEASE_IDS[rawId];
   if (id === undefined) {
-    const what = pretty === undefined ? '' : ` (${pretty})`;
+    const what = pretty === undefined ? '' : ` (${shown(pretty)})`;
     throw new UsageError(
-      `${source}: ID=${rawId}${what} is not a distribution kdebuginfo supports (supported: ${OS_RELEASE_IDS_LIST}, debian, ubuntu)`,
+      `${shown(source)}: ID=${shown(rawId)}${what} is not a distribution kdebuginfo supports (supported: ${OS_RELEASE_IDS_LIST}, debian, ubuntu)`,
       'to fetch packages for a supported distribution from here, pass --os ID:MAJOR, e.g. --os rocky:9',
     );
   }
@@ -118,7 +119,7 @@ export function parseOsRelease(text: string, source: string): OsInfo {
     const centos = CENTOS_NAMES[name];
     if (centos === undefined) {
       throw new UsageError(
-        `${source}: ID=centos with NAME="${name}" is neither "CentOS Linux" nor "CentOS Stream"`,
+        `${shown(source)}: ID=centos with NAME="${shown(name)}" is neither "CentOS Linux" nor "CentOS Stream"`,
         'pass --os centos:MAJOR or --os centos-stream:MAJOR',
       );
     }
@@ -127,14 +128,14 @@ export function parseOsRelease(text: string, source: string): OsInfo {
   const versionId = fields['VERSION_ID'];
   if (versionId === undefined || versionId === '') {
     throw new UsageError(
-      `${source}: ID=${rawId} but no VERSION_ID= line (expected e.g. VERSION_ID="9")`,
+      `${shown(source)}: ID=${shown(rawId)} but no VERSION_ID= line (expected e.g. VERSION_ID="9")`,
       `pass --os ${id}:MAJOR`,
     );
   }
   const major = majorOf(versionId);
   if (major === undefined) {
     throw new UsageError(
-      `${source}: VERSION_ID="${versionId}" is not a version kdebuginfo can read (expected a number such as 9 or 8.5.2111)`,
+      `${shown(source)}: VERSION_ID="${shown(versionId)}" is not a version kdebuginfo can read (expected a number such as 9 or 8.5.2111)`,
       `pass --os ${id}:MAJOR`,
     );
   }
@@ -149,13 +150,13 @@ export function parseOsFlag(value: string): OsInfo {
   const m = /^([a-z-]+):(\d+)$/.exec(value);
   if (m === null) {
     throw new UsageError(
-      `--os "${value}" is not of the form ID:MAJOR (ID one of ${SUPPORTED_LIST}; e.g. --os centos-stream:9)`,
+      `--os "${shown(value)}" is not of the form ID:MAJOR (ID one of ${SUPPORTED_LIST}; e.g. --os centos-stream:9)`,
     );
   }
   const rawId = m[1] as string;
   if (!(OS_IDS as string[]).includes(rawId)) {
     throw new UsageError(
-      `--os "${value}": "${rawId}" is not a distribution kdebuginfo supports (expected ID:MAJOR with ID one of ${SUPPORTED_LIST})`,
+      `--os "${shown(value)}": "${rawId}" is not a distribution kdebuginfo supports (expected ID:MAJOR with ID one of ${SUPPORTED_LIST})`,
     );
   }
   const id = rawId as OsId;
@@ -166,7 +167,7 @@ export function parseOsFlag(value: string): OsInfo {
     (limits?.allowed !== undefined && !limits.allowed.includes(major)) ||
     (limits?.min !== undefined && major < limits.min)
   ) {
-    throw new UsageError(`--os "${value}": ${limits?.note ?? `${major} is not a major version of ${OS_NAMES[id]}`}`);
+    throw new UsageError(`--os "${shown(value)}": ${limits?.note ?? `${major} is not a major version of ${OS_NAMES[id]}`}`);
   }
   return osInfo(id, major);
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { nvraOf } from '../core/package-naming.js';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isSafeFileName } from '../core/file-name.js';
 import type { PackageRole } from '../core/types.js';
-import { KdebuginfoError } from '../errors.js';
+import { showUntrusted } from '../core/untrusted-text.js';
+import { KdebuginfoError, UsageError } from '../errors.js';
 
 /**
  * A bundle is `<name>.tar.gz` holding one directory, `kdebuginfo-<uname -r>/` (so extracting it
@@ -161,10 +162,42 @@ export interface WrittenBundle {
 }
 
 /**
+ * Can a bundle be written at `output` (absolute)? Checked before anything is downloaded: the
+ * path is not a directory, and its directory exists (or can be made: its nearest existing
+ * ancestor is a directory). `-o /a/file/x.tar.gz`, under a regular file, failed after the
+ * download with a stack trace. One line naming -o, exit 2.
+ */
+export async function checkBundleOutput(output: string): Promise<void> {
+  const at = await lstat(output).catch(() => undefined);
+  if (at?.isDirectory()) throw new UsageError(`-o ${showUntrusted(output)}: is a directory; name the bundle file, e.g. ${join(showUntrusted(output), 'k.tar.gz')}`);
+  let dir = dirname(output);
+  for (;;) {
+    const st = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
+    if (!(st instanceof Error)) {
+      if (!st.isDirectory()) throw new UsageError(`-o ${showUntrusted(output)}: ${showUntrusted(dir)} is not a directory`);
+      return;
+    }
+    if (st.code !== 'ENOENT' || dirname(dir) === dir) throw new UsageError(`-o ${showUntrusted(output)}: cannot use ${showUntrusted(dir)} (${st.code ?? st.message})`);
+    dir = dirname(dir);
+  }
+}
+
+/** A file-system error while writing the bundle, as one line naming -o (no stack trace). */
+function outputError(output: string, err: unknown): KdebuginfoError {
+  if (err instanceof KdebuginfoError) return err;
+  const e = err as NodeJS.ErrnoException;
+  // mkdir -p says EEXIST for a path through a regular file.
+  const what = e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'a part of the path is not a directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left' : (e.code ?? e.message);
+  return new KdebuginfoError(`-o ${showUntrusted(output)}: cannot write the bundle (${what})`, { cause: err });
+}
+
+/**
  * Write the .tar.gz: staged as symlinks to the cached packages (no copy), packed with the tar package
  * following them, gzip level 1 (RPM and .deb payloads are already xz/zstd-compressed: higher levels
  * cost time and gain nothing), into a temp file beside `output` that is renamed into place only
  * once complete, so an interrupted run never leaves a truncated bundle under the real name.
+ * manifest.json is the first file after the directory, install.sh the second: a reader checks
+ * every later member against the manifest before reading it (src/io/bundle-read.ts).
  */
 export async function writeBundle(opts: {
   output: string;
@@ -174,10 +207,11 @@ export async function writeBundle(opts: {
   files: readonly BundleFile[];
 }): Promise<WrittenBundle> {
   const outDir = dirname(opts.output);
-  await mkdir(outDir, { recursive: true });
-  const stage = await mkdtemp(join(outDir, '.kdebuginfo-bundle-'));
+  let stage: string | undefined;
   const tmp = join(outDir, `.${basename(opts.output)}.tmp-${process.pid}`);
   try {
+    await mkdir(outDir, { recursive: true });
+    stage = await mkdtemp(join(outDir, '.kdebuginfo-bundle-'));
     const top = join(stage, opts.directory);
     await mkdir(top);
     for (const f of opts.files) await symlink(f.path, join(top, f.name));
@@ -185,14 +219,18 @@ export async function writeBundle(opts: {
     await writeFile(join(top, 'install.sh'), opts.installScript);
     await chmod(join(top, 'install.sh'), 0o755);
     const tar = await import('tar');
-    await tar.c({ gzip: { level: 1 }, file: tmp, cwd: stage, follow: true, portable: true }, [opts.directory]);
+    const members = [opts.directory, ...['manifest.json', 'install.sh', ...opts.files.map((f) => f.name)].map((n) => `${opts.directory}/${n}`)];
+    await tar.c({ gzip: { level: 1 }, file: tmp, cwd: stage, follow: true, portable: true, noDirRecurse: true }, members);
     const size = (await stat(tmp)).size;
     const sha256 = await sha256File(tmp);
     await rename(tmp, opts.output);
     return { path: opts.output, size, sha256, directory: opts.directory };
+  } catch (err) {
+    throw outputError(opts.output, err);
   } finally {
-    await rm(stage, { recursive: true, force: true });
-    await rm(tmp, { force: true });
+    if (stage) await rm(stage, { recursive: true, force: true });
+    // A path under a regular file is ENOTDIR, which force does not cover.
+    await rm(tmp, { force: true }).catch(() => {});
   }
 }
 

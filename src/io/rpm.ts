@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Exec } from './exec.js';
@@ -7,16 +7,41 @@ import { KdebuginfoError } from '../errors.js';
 
 const rootArgs = (root: string) => (root === '/' ? [] : ['--root', root]);
 
+/** The files an rpm database directory holds: sqlite (rpm 4.16+), Berkeley DB, ndb. */
+const RPMDB_FILES = ['rpmdb.sqlite', 'Packages', 'Packages.db'];
+
+/**
+ * Does the database `rpm --root ROOT` would use exist? Querying one that does not creates it:
+ * Debian's rpm made `<root>/root/.rpmdb/rpmdb.sqlite` (its %_dbpath is `~/.rpmdb`, HOME
+ * expanded) and even `<root>` itself, which broke the promise that --dry-run writes nothing.
+ * `rpm --eval` reads only macros. When the answer is unclear, say yes and let rpm query.
+ */
+export async function hasRpmDatabase(exec: Exec, root: string): Promise<boolean> {
+  const r = await exec(['rpm', '--eval', '%{_dbpath}'], { allowFailure: true });
+  const dbpath = r.stdout.trim();
+  if (r.exitCode !== 0 || !dbpath.startsWith('/')) return true;
+  const dir = root === '/' ? dbpath : join(root, dbpath);
+  for (const file of RPMDB_FILES) {
+    if (await lstat(join(dir, file)).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
 /**
  * Which of these exact NVRAs are installed in the root? `rpm -q` exits with the number of
  * packages not installed, so a non-zero exit is an answer, not a failure; but every name must get
  * one of its two answers (the NVRA, or "package X is not installed"). A database rpm cannot
  * open prints `error:` lines and answers neither: that is an error that says so, never
  * "nothing installed" (which would reinstall over a broken database).
+ * A root without an rpm database has nothing installed, and is not queried (see hasRpmDatabase).
  */
 export async function queryInstalled(exec: Exec, root: string, nvras: readonly string[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();
   if (nvras.length === 0) return out;
+  if (!(await hasRpmDatabase(exec, root))) {
+    for (const nvra of nvras) out.set(nvra, false);
+    return out;
+  }
   const r = await exec(['rpm', ...rootArgs(root), '-q', ...nvras], { allowFailure: true });
   const lines = new Set(r.stdout.split('\n').map((l) => l.trim()));
   const errors = r.stderr.split('\n').filter((l) => /^error:/.test(l.trim()));

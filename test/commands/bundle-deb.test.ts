@@ -50,7 +50,7 @@ function sh(args: string[], cwd: string, env: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A copy of the bundle with its manifest (and files) changed by `change`, tarred again as the bundle command does. */
+/** A copy of the bundle with its manifest (and files) changed by `change`, tarred again as the bundle command does (manifest.json first). */
 function repackBundle(change: (dir: string, manifest: BundleManifest) => void): string {
   const to = mkdtempSync(join(work, 'repack-'));
   spawnSync('cp', ['-r', join(extracted, DIR), to]);
@@ -59,7 +59,9 @@ function repackBundle(change: (dir: string, manifest: BundleManifest) => void): 
   change(join(to, DIR), manifest);
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
   const out = join(to, 'k.tar.gz');
-  const tar = spawnSync('tar', ['czf', out, '-C', to, DIR], { encoding: 'utf8' });
+  const rest = readdirSync(join(to, DIR)).filter((f) => f !== 'manifest.json' && f !== 'install.sh');
+  const members = ['manifest.json', 'install.sh', ...rest].map((f) => `${DIR}/${f}`);
+  const tar = spawnSync('tar', ['czf', out, '-C', to, ...members], { encoding: 'utf8' });
   if (tar.status !== 0) throw new Error(`tar czf: ${tar.stderr}`);
   return out;
 }
@@ -387,7 +389,7 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       const k = await runCli(['install', '--from-bundle', bundle, '--kernel', '6.1.0-98-cloud-amd64', '--dry-run'], { env });
       expect(k.code).toBe(2);
       expect(k.stderr).toBe(`kdebuginfo: --kernel 6.1.0-98-cloud-amd64 does not match the bundle, which was made for ${R}\n`);
-      const root = await runCli(['install', '--from-bundle', bundle, '--root', '/mnt/image', '--dry-run'], { env });
+      const root = await runCli(['install', '--from-bundle', bundle, '--root', work, '--dry-run'], { env });
       expect(root.code).toBe(2);
       expect(root.stderr.split('\n')[0]).toBe('kdebuginfo: --root is not supported for Debian 12 targets: apt installs into the running system');
     });

@@ -70,7 +70,10 @@ describe('install --from-bundle', () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
     writeFileSync(rpm, bytes);
     const tampered = join(work, 'tampered.tar.gz');
-    await tar.c({ gzip: true, file: tampered, cwd: unpacked }, [dir]);
+    // Tarred again as kdebuginfo bundle writes it: manifest.json first.
+    const rpms = ['kernel-debuginfo', 'kernel-debuginfo-common-x86_64', 'kernel-devel'].map((n) => `${n}-${K}.rpm`);
+    const members = ['manifest.json', 'install.sh', ...rpms].map((f) => `${dir}/${f}`);
+    await tar.c({ gzip: true, file: tampered, cwd: unpacked }, members);
 
     const s = await scratch();
     const r = await runCli(['install', '--from-bundle', tampered, '--root', s.root, '--cache-dir', s.cache], { isRoot: true, env: offline });
