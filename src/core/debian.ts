@@ -1,5 +1,5 @@
 /**
- * Debian and Ubuntu kernels (FIELD-NOTES §4, issue 7): the `uname -r` grammar, which distribution
+ * Debian and Ubuntu kernels (docs/kernel-releases.md, docs/kernel-packages.md, docs/stap-prep.md; issue 7): the `uname -r` grammar, which distribution
  * and release a kernel belongs to, the package names SystemTap needs, where their files land, the
  * Ubuntu debug-symbol archive's apt source, and what stap-prep's Debian branch gets wrong. Pure:
  * no I/O; src/io/apt.ts asks apt and dpkg, src/commands/deb-flow.ts tells the story.
@@ -440,7 +440,7 @@ export function debImagePackages(k: DebKernelRelease): string[] {
  * also links it from `/usr/lib/debug/lib/modules/<R>/vmlinux` (one of the places elfutils, and so
  * stap, looks). The headers package unpacks to `/usr/src/linux-headers-<R>`, which
  * `/lib/modules/<R>/build` points at; its `include/generated/utsrelease.h` names the release
- * (FIELD-NOTES §6: not `include/config/kernel.release`, which holds the upstream version).
+ * (docs/kernel-packages.md: not `include/config/kernel.release`, which holds the upstream version).
  */
 export const DEB_PATHS = {
   debugVmlinux: '/usr/lib/debug/boot/vmlinux-{R}',

@@ -30,7 +30,7 @@ export * from './doctor-types.js';
 export * from './doctor-parsers.js';
 import type { CheckDefinition, DoctorCheck, DoctorFacts, DoctorTarget, InstalledRpm, RpmDoctorTarget, DiskPurpose } from './doctor-types.js';
 
-/** Bytes each missing piece needs (FIELD-NOTES §2: debuginfo is 400-900 MB packed, several GB unpacked). */
+/** Bytes each missing piece needs (sizes and their sources: docs/kernel-packages.md). */
 export const DISK_NEEDS: Readonly<Record<DiskPurpose, number>> = {
   debuginfo: 4 * 1024 ** 3,
   devel: 100 * 1024 ** 2,
@@ -74,7 +74,7 @@ function othersNote(f: DoctorFacts, spec: PackageSpec): string {
 
 /**
  * The debuginfo-common package this kernel's debuginfo really needs: its `Requires` when the
- * debuginfo package is installed (the naming rule can be wrong, FIELD-NOTES §2), else the rule's.
+ * debuginfo package is installed (the naming rule can be wrong, docs/kernel-packages.md), else the rule's.
  */
 function commonSpec(f: DoctorFacts, t: RpmDoctorTarget): PackageSpec {
   const rule = t.packages.find((p) => p.role === 'debuginfo-common') as PackageSpec;

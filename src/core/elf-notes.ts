@@ -5,7 +5,7 @@
  * /sys/kernel/notes.
  *
  * Why build-ids: the running kernel's build-id is in /sys/kernel/notes and the debuginfo vmlinux
- * carries the same one in .note.gnu.build-id (FIELD-NOTES §6), so "the debuginfo matches the
+ * carries the same one in .note.gnu.build-id (docs/build-ids-and-debuginfod.md), so "the debuginfo matches the
  * running kernel" can be proven rather than inferred from package names.
  *
  * Layouts follow the System V gABI (ELF header, section and program headers, note entries);

@@ -2,7 +2,7 @@
  * The verification probe: a SystemTap script that only works when kernel debuginfo is really
  * usable, the workload it watches, and the parser of what it prints.
  *
- * Why these probes (FIELD-NOTES §6): every probe is a DWARF `kernel.function()` probe, so pass 2
+ * Why these probes (docs/fork-probe.md): every probe is a DWARF `kernel.function()` probe, so pass 2
  * fails without a matching vmlinux (captured: fixtures/captured/stap/missing-debuginfo-alternatives.txt).
  * `kprocess.create` or a `kernel.trace()` tracepoint would pass with no debuginfo at all and
  * prove nothing. The fork path is named per kernel generation: `kernel_clone` (5.10+, EL9),

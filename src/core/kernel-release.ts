@@ -1,5 +1,5 @@
 /**
- * The grammar of RPM-family `uname -r` strings (FIELD-NOTES §1).
+ * The grammar of RPM-family `uname -r` strings (docs/kernel-releases.md).
  *
  * A standard kernel's `uname -r` is `VERSION-RELEASE.ARCH` of its package, optionally followed by
  * a flavour suffix: `.debug` / `.PAE` on EL5-7, UEK and old Fedora, `+debug`, `+rt`, `+64k`, ...
@@ -22,7 +22,7 @@ export const KERNEL_ARCHES: readonly string[] = ['x86_64', 'aarch64', 'ppc64le',
 const FORM = 'VERSION-RELEASE.ARCH[+FLAVOUR], e.g. 4.18.0-348.7.1.el8_5.x86_64';
 const EXPECTED_FORM = `expected ${FORM}`;
 
-/** Package family for each flavour: the `F` of `F-debuginfo` and `F-devel` (FIELD-NOTES §2). */
+/** Package family for each flavour: the `F` of `F-debuginfo` and `F-devel` (docs/kernel-packages.md). */
 export const FLAVOR_FAMILY: Readonly<Record<Flavor, string>> = {
   default: 'kernel',
   debug: 'kernel-debug',

@@ -1,7 +1,7 @@
 /**
  * Which distribution (and major version) a box runs, from /etc/os-release, from `--os ID:MAJOR`,
  * or, when neither is there, inferred from the kernel's dist tag. The distribution decides where
- * debuginfo lives (FIELD-NOTES §3).
+ * debuginfo lives (docs/mirror-layouts.md).
  */
 import { UsageError } from '../errors.js';
 import { showUntrusted as shown } from './untrusted-text.js';
@@ -173,7 +173,7 @@ export function parseOsFlag(value: string): OsInfo {
 }
 
 /**
- * Kernel base numbers of CentOS Linux 8 point-release kernels 8.0 to 8.5 (FIELD-NOTES §3:
+ * Kernel base numbers of CentOS Linux 8 point-release kernels 8.0 to 8.5 (docs/mirror-layouts.md, "Point releases":
  * 4.18.0-80 .. -348). A plain-`el8` kernel with another base number is a CentOS Stream 8 build:
  * ansible's centos_stream_8 fixture runs `4.18.0-257.el8.x86_64`.
  */
@@ -207,7 +207,7 @@ function because(id: OsId, major: number, why: string): Inference {
  * carry a single build number and a plain dist tag (`5.14.0-362.el9`, `4.18.0-257.el8`); RHEL's
  * point-release and z-stream kernels carry more numbers or an `_N` (`5.14.0-284.11.1.el9_2`,
  * `4.18.0-372.9.1.el8` of AlmaLinux 8.6) and are never in CentOS Stream, so those go to Rocky,
- * whose vault keeps the debuginfo of every point release (FIELD-NOTES §3).
+ * whose vault keeps the debuginfo of every point release (docs/mirror-layouts.md; the inference rules: docs/kernel-releases.md).
  */
 const INFERENCE_RULES: readonly InferenceRule[] = [
   (k, d) => (d.kind === 'fc' ? because('fedora', d.major, `dist tag ${k.distTag}`) : undefined),

@@ -1,5 +1,5 @@
 /**
- * The three packages SystemTap needs for one kernel (FIELD-NOTES §2): `F-debuginfo`, the
+ * The three packages SystemTap needs for one kernel (docs/kernel-packages.md): `F-debuginfo`, the
  * debuginfo-common package it requires, and `F-devel`, all at the kernel's exact
  * VERSION-RELEASE.ARCH.
  *

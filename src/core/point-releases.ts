@@ -1,10 +1,10 @@
 /**
- * Kernel base number -> the point release that shipped it (FIELD-NOTES §3). The base number
+ * Kernel base number -> the point release that shipped it (docs/mirror-layouts.md, "Point releases"). The base number
  * is the first component of the kernel package release (`1160` in `1160.119.1.el7`): z-stream
  * kernels keep the base of the point release they were built for, so the greatest entry whose
  * base is <= the kernel's base names the point release tree that carries it.
  *
- * EL9 9.3-9.6 (362, 427, 503, 570) are RHEL's published GA kernels, not from FIELD-NOTES.
+ * EL9 9.3-9.6 (362, 427, 503, 570) are RHEL's published GA kernels (sources in docs/mirror-layouts.md).
  */
 export interface PointRelease {
   /** `7.9` */

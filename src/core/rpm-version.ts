@@ -4,7 +4,7 @@
  * table case and a few thousand generated pairs against the real `rpm` binary.
  *
  * Kernel releases defeat naive comparison: `147.5.1.el8_1` is newer than `147.el8` and
- * `el8_10` newer than `el8_9`; never compare kernel versions as numbers (FIELD-NOTES §7.8).
+ * `el8_10` newer than `el8_9`; never compare kernel versions as numbers (docs/kernel-releases.md).
  */
 import { UsageError } from '../errors.js';
 

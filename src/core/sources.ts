@@ -3,7 +3,7 @@ import { isGaRelease, lastCentosPoint, pointReleaseFor } from './point-releases.
 
 /**
  * Where each package lives, per distro and major version, in the order locations are tried
- * (FIELD-NOTES §3). Data, not code: a row is a URL template and the conditions under which it
+ * (docs/mirror-layouts.md). Data, not code: a row is a URL template and the conditions under which it
  * applies. Placeholders: {arch} {major} {V} {R} {point} (e.g. 8.5) {vault} (e.g. 8.5.2111)
  * {lastVault} (7.9.2009: where CentOS 7 put every kernel after 7.9 GA). A row whose placeholder
  * has no value for this kernel is left out.
@@ -47,7 +47,7 @@ const row = (
   extra: Partial<SourceRow> = {},
 ): SourceRow => ({ label, repo, packages, roles, repodata: true, ...extra });
 
-/** Public mirrors of debuginfo.centos.org (FIELD-NOTES §3). */
+/** Public mirrors of debuginfo.centos.org (docs/mirror-layouts.md). */
 const debuginfoCentosMirrors = (dir: string, packages: string): SourceRow[] => [
   row('debuginfo.centos.org', `https://debuginfo.centos.org/${dir}/{arch}/`, packages, DBG),
   row('mirror.facebook.net', `https://mirror.facebook.net/centos-debuginfo/${dir}/{arch}/`, packages, DBG),

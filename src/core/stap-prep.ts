@@ -14,7 +14,7 @@
  *  - deb: `Need to install <pkg>`, `You need package <pkg> but it does not seem to be available`,
  *    `Package <pkg> version <v> does not match version of currently running kernel: <v>`,
  *    `Be root or adduser <user> <group>`; with a release argument it refuses on stderr, exit 1.
- * Since 5.1 a bare number line can appear (FIELD-NOTES §4: an unredirected `expr`); such lines
+ * Since 5.1 a bare number line can appear (docs/stap-prep.md: an unredirected `expr`); such lines
  * are tolerated wherever they come.
  */
 

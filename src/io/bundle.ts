@@ -68,7 +68,7 @@ export function debVersionOf(p: Pick<BundleManifest['packages'][number], 'versio
  * The SystemTap script install.sh runs when stap is there. A placeholder until the verify work
  * settles the probe (src/core/fork-probe.ts): swap this constant, nothing else changes. Every
  * probe in it is a DWARF kernel.function() probe, so it fails without matching debuginfo; the
- * fork path is named per kernel generation, first that resolves wins (FIELD-NOTES §6).
+ * fork path is named per kernel generation, first that resolves wins (docs/fork-probe.md).
  * install.sh runs it with `stap -p5 -c WORKLOAD` (target() is the workload) and looks for
  * `KDEBUGINFO fork` on stdout; `-p4` only compiles it.
  */

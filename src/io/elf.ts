@@ -1,5 +1,5 @@
 /**
- * Build-ids from files on disk. A debuginfo vmlinux is several GB unpacked (FIELD-NOTES §2), so
+ * Build-ids from files on disk. A debuginfo vmlinux is hundreds of MB (docs/kernel-packages.md), so
  * this reads only the ELF header, the section (or program) header table, the section-name table
  * and the note sections, by position; the parsing itself is in src/core/elf-notes.ts.
  */

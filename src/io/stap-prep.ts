@@ -8,7 +8,7 @@ import { onPath } from './which.js';
 /**
  * Run SystemTap's own `stap-prep` for a kernel release so that it cannot install anything: as
  * root it would run `dnf install -y --enablerepo=\*` (every configured repo, so one dead EOL
- * repo fails the transaction, FIELD-NOTES §4) and ignore the result. Run as `nobody` it only
+ * repo fails the transaction, docs/stap-prep.md) and ignore the result. Run as `nobody` it only
  * reports what is missing. DEBUGINFOD_URLS is dropped so it does not start a 300 s download.
  * `release` undefined: the running kernel (Debian's branch takes no argument). Returns undefined
  * when stap-prep is not installed.

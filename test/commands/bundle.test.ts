@@ -52,7 +52,7 @@ const fixture = (p: string) => readFile(join(FIXTURE_MIRROR_ROOT, p));
 /**
  * The environment install.sh and every rpm call below run with. The HOME matters: Debian's rpm
  * keeps a root's database at <root>/~/.rpmdb (%_dbpath, HOME expanded), so the key import, the
- * install and the queries must agree on it (FIELD-NOTES §8).
+ * install and the queries must agree on it (docs/test-tools.md).
  */
 const rpmEnv = () => ({ PATH: process.env.PATH, LC_ALL: 'C', HOME: join(work, 'home') });
 

@@ -20,8 +20,8 @@ function asRelease([uname, family, version, release, arch, flavor, distTag, dist
   return { uname, family, version, release, arch, flavor, distTag, distMajor, distKind };
 }
 
-/** Every form in FIELD-NOTES §1, with its example strings. */
-const FIELD_NOTES_FORMS: Row[] = [
+/** Every form in docs/kernel-releases.md, with its example strings. */
+const DOCUMENTED_FORMS: Row[] = [
   ['3.10.0-1160.el7.x86_64', 'kernel', '3.10.0', '1160.el7', 'x86_64', 'default', 'el7', 7, 'el'],
   ['3.10.0-1160.119.1.el7.x86_64', 'kernel', '3.10.0', '1160.119.1.el7', 'x86_64', 'default', 'el7', 7, 'el'],
   ['3.10.0-1160.6.1.el7.x86_64.debug', 'kernel-debug', '3.10.0', '1160.6.1.el7', 'x86_64', 'debug', 'el7', 7, 'el'],
@@ -261,7 +261,7 @@ const REAL_WORLD: Row[] = [
 ];
 
 describe('parseKernelRelease', () => {
-  it.each(FIELD_NOTES_FORMS)('parses the FIELD-NOTES §1 form %s', (...row) => {
+  it.each(DOCUMENTED_FORMS)('parses the docs/kernel-releases.md form %s', (...row) => {
     expect(parseKernelRelease(row[0])).toEqual(asRelease(row));
   });
 
@@ -301,7 +301,7 @@ describe('parseKernelRelease', () => {
     // This development machine's own kernel (Firecracker guest).
     ['6.18.44-fc-v595', `kernel release "6.18.44-fc-v595" is not a form kdebuginfo knows ${FORM}`],
     ['5.14.0-362.el9.x86_64+', `kernel release "5.14.0-362.el9.x86_64+" is not a form kdebuginfo knows ${FORM}`],
-    // Debian 12 cloud (FIELD-NOTES §6), Ubuntu, Debian 11 backport of 6.1, Debian 13, Debian backports.
+    // Debian 12 cloud (docs/kernel-releases.md), Ubuntu, Debian 11 backport of 6.1, Debian 13, Debian backports.
     ...['6.1.0-56-cloud-amd64', '5.15.0-91-generic', '6.1.0-0.deb11.17-amd64', '6.12.38+deb13-amd64', '6.10.11+bpo-amd64'].map(
       (d): [string, string] => [
         d,

@@ -127,7 +127,7 @@ describe('parseStapPrepOutput on messages this machine cannot produce (text from
     expect(r.debuginfod).toBe('not-configured');
   });
 
-  // FIELD-NOTES §4: since 5.1 a bare number line appears (an unredirected expr). Where it lands
+  // docs/stap-prep.md: newer stap-prep prints a bare number line (an unredirected expr). Where it lands
   // depends on which expr; it is tolerated inside and outside the package lists.
   it('tolerates stray number lines anywhere', () => {
     const stdout = [
