@@ -10,6 +10,7 @@
  * stap colourises errors when stderr is a terminal or SYSTEMTAP_COLORS is set
  * (rpm_finder.cxx: sess.colorize), so escape sequences are stripped before matching.
  */
+import { stripVTControlCharacters } from 'node:util';
 
 export type StapDiagnosisCode =
   | 'needs-root'
@@ -67,8 +68,6 @@ const PRIORITY: StapDiagnosisCode[] = [
   'probe-unresolved',
 ];
 
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
-
 /** gcc's diagnostic line: `<file>:<line>:<col>: [fatal ]error: <message>`. */
 const GCC_ERROR = /^(\S+?):(\d+):(?:\d+:)? (fatal error|error): (.*)$/;
 
@@ -105,7 +104,8 @@ interface GccError {
 }
 
 export function diagnoseStapOutput(stderr: string, opts: DiagnoseOptions = {}): StapDiagnosis[] {
-  const lines = stderr.replace(ANSI, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+  // gcc colours its diagnostics when it thinks it may: the escapes go, the words stay.
+  const lines = stripVTControlCharacters(stderr).split('\n').map((l) => l.replace(/\s+$/, ''));
   const found = new Map<StapDiagnosisCode, StapDiagnosis>();
   const stap = opts.stapVersion ? `SystemTap ${opts.stapVersion}` : 'SystemTap';
   const forRelease = opts.release ? ` ${opts.release}` : ' (uname -r)';

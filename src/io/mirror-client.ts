@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Got } from 'got';
-import type { Found, RepoAccess } from '../core/resolver.js';
+import type { RepoAccess } from '../core/resolver.js';
 import { parseRepomd, PrimaryScanner, type PrimaryEntry, type RepomdData } from '../core/repodata.js';
 import { ListingParser, safeRepoUrl } from '../core/listing.js';
 import { RESOLVE_LIMITS, type ResolveLimits } from '../core/limits.js';
