@@ -21,8 +21,9 @@ import { promptConfirm, promptSelect } from '../io/prompt.js';
 import { readHostFacts } from '../io/host.js';
 import { ExitCode, KdebuginfoError, UsageError } from '../errors.js';
 import { resolveOrThrow } from './resolve.js';
+import { defaultVerifyLevel, verifySituation, type VerifyLevel } from '../core/verify-levels.js';
 
-export type VerifyLevel = 'run' | 'compile' | 'resolve' | 'none';
+export type { VerifyLevel };
 
 export interface InstallOptions extends PlanOptions {
   userAgent: string;
@@ -120,7 +121,7 @@ async function installFlow(ctx: Context, opts: InstallOptions, verifier: Verifie
   };
 
   let verify: InstallResult['verify'] = null;
-  const level = opts.verify ?? defaultVerifyLevel(root, kernel, running);
+  const level = opts.verify ?? defaultVerifyLevel('install', verifySituation(root, kernel.uname, running));
   // Decided before anything changes: a verification that cannot run is a usage error now, not
   // a failure after the packages went in.
   if (level !== 'none' && !verifier) throw new UsageError(`--verify ${level} is not available in this build; use --verify none`);
@@ -305,14 +306,6 @@ function fromBundle(bundle: OpenedBundle, missing: PlannedPackage[]): ResolvedPa
 
 function urlsOf(r: ResolvedPackage): string[] {
   return [r.url, ...r.candidates.filter((c) => c !== r.url)];
-}
-
-
-/** `run` on the running kernel; `compile` for one installed but not running; `none` in an image root. */
-export function defaultVerifyLevel(root: string, kernel: KernelRelease, runningUname?: string): VerifyLevel {
-  if (root !== '/') return 'none';
-  if (runningUname !== undefined && runningUname !== kernel.uname) return 'compile';
-  return 'run';
 }
 
 async function choosePackageManager(ctx: Context, wanted: PackageManagerName | 'auto', root: string): Promise<PackageManagerName> {
