@@ -34,7 +34,6 @@ import {
   nearestKernelPackages,
   parseDebKernelRelease,
   parseDebOsFlag,
-  parseResolvedProbes,
   runningBuildVersion,
   splitDebVersion,
   UBUNTU_DDEBS,
@@ -48,8 +47,7 @@ import { parseOsReleaseFields } from '../core/os-release.js';
 import { parseKernelRelease } from '../core/kernel-release.js';
 import { rewriteUrl, type MirrorRewrite } from '../core/mirrors.js';
 import { formatBytes } from '../core/format.js';
-import { FORK_FUNCTIONS, forkProbeScript } from '../core/fork-probe.js';
-import { diagnoseStapOutput, parseStapVersion, type StapDiagnosis } from '../core/stap-messages.js';
+import { defaultVerifyLevel } from '../core/verify-levels.js';
 import { parseStapPrepOutput } from '../core/stap-prep.js';
 import {
   aptDownload,
@@ -786,9 +784,9 @@ async function simulateAptInstall(ctx: Context, specs: readonly string[], ours: 
   return { alsoInstalled, extra: alsoInstalled.length > 0 ? `; apt also installs ${alsoInstalled.join(', ')}` : '' };
 }
 
-/** `run` for the running kernel, `compile` for one that is not (as the RPM flow). */
+/** src/core/verify-levels.ts's default for install: `run` for the running kernel, `compile` for one that is not (apt has no image root). */
 export function defaultDebVerifyLevel(target: Pick<DebTarget, 'isRunning'>): VerifyLevel {
-  return target.isRunning ? 'run' : 'compile';
+  return defaultVerifyLevel('install', target.isRunning ? 'running' : 'installed');
 }
 
 /** SystemTap itself, from apt: asked on a terminal, done with --yes, exit 2 naming the flags otherwise. */
@@ -862,97 +860,19 @@ async function compareWithDebStapPrep(ctx: Context, target: DebTarget, plan: Deb
 }
 
 // ---------------------------------------------------------------------------------------------
-// Verify (resolve and compile; run needs the verify command's workload runner)
+// Verify: the verify command's, shared by every family (src/commands/verify.ts)
 // ---------------------------------------------------------------------------------------------
 
-const PASS_TIMEOUT_MS = { resolve: 180_000, compile: 600_000 } as const;
-
 /**
- * Prove the debuginfo and headers work for this kernel with real stap: `resolve` is pass 2 (the
- * fork-path and nanosleep probe points must resolve with their source file, which only DWARF
- * gives), `compile` is pass 4 against /lib/modules/<R>/build. `run` (pass 5, the workload) is the
- * verify command's: it is passed in as `verifier`. A failure is a value ({ok: false, detail})
- * naming the cause and the fix in Debian's terms (explainStapFailure), not the compiler's output.
+ * Prove the debuginfo and headers work for this kernel: runVerify at `level`, through `verifier`
+ * when one is given (install passes the verify command's), else the verify command's own. A
+ * failure is a value ({ok: false, detail}) naming the cause and the fix in apt's package names.
  */
 export async function verifyDeb(ctx: Context, target: DebTarget, level: Exclude<VerifyLevel, 'none'>, verifier?: DebVerifier): Promise<{ ok: boolean; detail: string }> {
-  const uname = target.kernel.uname;
-  if (level === 'run') {
-    if (verifier) return verifier(ctx, { uname, level, root: '/' });
-    throw new KdebuginfoError('verification level "run" is not available here', { hint: `use --verify compile or --verify resolve for ${uname}` });
-  }
-  if (!(await onPath('stap', ctx.env))) return { ok: false, detail: 'stap is not installed (not on PATH): install systemtap' };
-  const v = await ctx.exec(['stap', '-V'], { allowFailure: true });
-  const stap = parseStapVersion(`${v.stdout}\n${v.stderr}`);
-  const stapVersion = stap?.version;
-  const pass = level === 'resolve' ? 2 : 4;
-  const args = ['stap', `-p${pass}`, ...(target.isRunning ? [] : ['-r', uname]), '-e', forkProbeScript()];
-  ctx.ui.info(
-    level === 'resolve'
-      ? `verify: resolving the probe points in the debuginfo of ${uname} (stap pass 2)`
-      : `verify: compiling the probe module for ${uname} (stap pass 4; the first compile can take a minute)`,
-  );
-  const t0 = Date.now();
-  const r = await ctx.exec(args, { allowFailure: true, timeoutMs: PASS_TIMEOUT_MS[level] });
-  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  ctx.ui.info(`verify: stap pass ${pass} ${r.timedOut ? 'timed out' : r.exitCode === 0 ? 'finished' : 'failed'} after ${seconds} s`);
-  if (r.timedOut) return { ok: false, detail: `stap pass ${pass} did not finish within ${PASS_TIMEOUT_MS[level] / 1000} s` };
-  if (r.exitCode !== 0) {
-    const [d] = diagnoseStapOutput(r.stderr, { ...(stapVersion ? { stapVersion } : {}), release: uname });
-    if (d) return { ok: false, detail: explainStapFailure(d, { release: uname, stapVersion, testedKernels: stap?.testedKernels, family: target.os.id }) };
-    const tail = r.stderr.trim().split('\n').slice(-3).join(' / ');
-    return { ok: false, detail: `stap pass ${pass} failed (exit ${r.exitCode}) with no message kdebuginfo recognises: ${tail}` };
-  }
-  if (level === 'compile') return { ok: true, detail: `stap pass 4 compiled the probe module for ${uname} in ${seconds} s` };
-  const points = parseResolvedProbes(r.stdout);
-  const fork = points.find((p) => (FORK_FUNCTIONS as readonly string[]).includes(p.function));
-  const sleep = points.find((p) => p.function === 'do_nanosleep' || p.function === 'hrtimer_nanosleep');
-  if (!fork || !sleep) {
-    return { ok: false, detail: `stap pass 2 succeeded but did not resolve ${!fork ? 'a fork-path function' : 'do_nanosleep'} with its source file: the debuginfo is not being used` };
-  }
-  return { ok: true, detail: `stap pass 2 resolved ${fork.text} and ${sleep.text} in the debuginfo of ${uname} in ${seconds} s` };
-}
-
-/**
- * One sentence for what went wrong and one for the fix, in Debian's package names. For a runtime
- * too old for the kernel (pass 4 failing inside /usr/share/systemtap/runtime/), the file and the
- * kernel interface it trips on, not the compiler's message: on Debian 12, SystemTap 4.8's
- * runtime/stp_task_work.c calls task_work_cancel with the pre-6.11 signature, which the 6.1.x
- * stable kernels have since taken over (captured: fixtures/captured/apt/stap-p4-runtime-too-old.txt).
- */
-export function explainStapFailure(
-  d: StapDiagnosis,
-  c: { release: string; stapVersion?: string | undefined; testedKernels?: { min: string; max: string } | undefined; family: DebOsInfo['id'] },
-): string {
-  const stap = c.stapVersion ? `SystemTap ${c.stapVersion}` : 'SystemTap';
-  switch (d.code) {
-    case 'runtime-too-old': {
-      const file = d.file ? (/(runtime\/.*)$/.exec(d.file)?.[1] ?? d.file) : 'its runtime';
-      const symbol = kernelSymbolOf(d.evidence[0] ?? '');
-      const tested = c.testedKernels ? ` (it was tested with kernels ${c.testedKernels.min} to ${c.testedKernels.max})` : '';
-      return (
-        `Pass 4 failed inside ${stap}'s own runtime: ${file}${symbol ? ` no longer matches the kernel's ${symbol}` : ' does not compile against this kernel'}. ` +
-        `The SystemTap runtime is older than the kernel ${c.release}${tested}; the debuginfo and headers are fine. ` +
-        `Fix: upgrade systemtap and systemtap-runtime${c.stapVersion ? ` from ${c.stapVersion}` : ''} to a release that supports this kernel.`
-      );
-    }
-    case 'missing-debuginfo':
-      return `${d.summary} Fix: install the debug package for exactly ${c.release} (kdebuginfo install --kernel ${c.release}).`;
-    case 'devel-mismatch':
-    case 'devel-incomplete':
-      return `${d.summary} Fix: install linux-headers-${c.release} (kdebuginfo install --kernel ${c.release}); /lib/modules/${c.release}/build must point at /usr/src/linux-headers-${c.release}.`;
-    default:
-      return `${d.summary} Fix: ${d.fix}`;
-  }
-}
-
-/** The kernel function a compiler error names: `'(... )kallsyms_task_work_cancel'` -> `task_work_cancel`. */
-function kernelSymbolOf(gccLine: string): string | undefined {
-  const quoted = [...gccLine.matchAll(/'([^']+)'/g)].map((m) => m[1] as string);
-  for (const q of quoted) {
-    const id = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(q)?.[1];
-    if (id && !/^(struct|union|enum|int|long|char|void|bool|_Bool)$/.test(id)) return id.replace(/^kallsyms_/, '');
-  }
-  return undefined;
+  if (verifier) return verifier(ctx, { uname: target.kernel.uname, level, root: '/' });
+  // Loaded here, not at the top: plan and resolve load this module too and need none of verify.
+  const { verifyOutcome } = await import('./verify.js');
+  return verifyOutcome(ctx, { kernel: target.kernel.uname, os: `${target.os.id}:${target.os.version}`, level, root: '/' });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -257,7 +257,7 @@ async function startWorkload(path: string, env: Record<string, string | undefine
 }
 
 /**
- * The run level (FIELD-NOTES §6): start the workload (it waits for a line on stdin), run
+ * The run level: start the workload (it waits for a line on stdin), run
  * `stap -x <pid> script` (pass 5), and when the probe prints `KDEBUGINFO ready` its probes are
  * armed: write the line, so the three forks and sleeps happen under the probe. The script ends
  * itself after the events or at its timer; the workload is killed if it is still there.

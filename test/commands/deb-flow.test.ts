@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
@@ -30,7 +30,6 @@ import {
 import {
   debTargetFor,
   downloadDeb,
-  explainStapFailure,
   installDeb,
   planDeb,
   resolveDeb,
@@ -39,8 +38,7 @@ import {
 } from '../../src/commands/deb-flow.js';
 import type { InstallOptions } from '../../src/commands/install.js';
 import { parseDebKernelRelease, debOsInfo, unreachableDdebs } from '../../src/core/debian.js';
-import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
-import { KdebuginfoError } from '../../src/errors.js';
+import { KdebuginfoError, UsageError } from '../../src/errors.js';
 import { hasTool, readCaptured, type CapturedOutput } from '../support/captured-output.js';
 
 const apt = (name: string): CapturedOutput => readCaptured('apt', name);
@@ -553,51 +551,28 @@ describe('installDeb (replayed real apt output; apt-get install itself never run
   });
 });
 
-describe('verifyDeb and the runtime-too-old message (real stap 4.8 output, replayed)', () => {
-  const stapAnswers = (pass: 'p2' | 'p4'): Handler[] => [
-    (a) => (is(a, 'stap', '-V') ? readCaptured('stap', 'version') : undefined),
-    (a) => (is(a, 'stap', '-p2') && pass === 'p2' ? apt('stap-p2-fork-probe') : undefined),
-    (a) => (is(a, 'stap', '-p4') && pass === 'p4' ? apt('stap-p4-runtime-too-old') : undefined),
-  ];
-
-  it('resolve: pass 2 -r R must resolve the fork path and nanosleep with their source files', async () => {
-    const exec = replayExec(stapAnswers('p2'), false);
-    const r = await verifyDeb(testContext(exec).ctx, debian12Target(), 'resolve');
-    expect(r.ok).toBe(true);
-    expect(r.detail).toMatch(
-      /^stap pass 2 resolved kernel\.function\("kernel_clone@kernel\/fork\.c:2737"\) and kernel\.function\("do_nanosleep@kernel\/time\/hrtimer\.c:2083"\) in the debuginfo of 6\.1\.0-56-cloud-amd64 in \d+\.\d s$/,
-    );
-    expect(exec.calls[1]?.slice(0, 4)).toEqual(['stap', '-p2', '-r', R]);
+// What verifyDeb ran before it was the verify command's (pass 2 resolving the fork path and
+// nanosleep, the runtime-too-old message, the headers package for a missing tree) is asserted
+// against runVerify and explainDiagnosis in test/commands/verify-deb.test.ts, on the same captures.
+describe('verifyDeb: the verify command\'s verification', () => {
+  it('with a verifier (what install passes), uses it for every level', async () => {
+    const exec = replayExec([], false);
+    const seen: unknown[] = [];
+    for (const level of ['run', 'compile'] as const) {
+      const r = await verifyDeb(testContext(exec).ctx, debian12Target(), level, async (_c, a) => (seen.push(a), { ok: true, detail: 'stand-in verifier' }));
+      expect(r).toEqual({ ok: true, detail: 'stand-in verifier' });
+    }
+    expect(seen).toEqual([
+      { uname: R, level: 'run', root: '/' },
+      { uname: R, level: 'compile', root: '/' },
+    ]);
   });
 
-  it('compile: pass 4 fails in SystemTap 4.8\'s own runtime; the message says so, in one sentence, without the compiler\'s text', async () => {
-    const exec = replayExec(stapAnswers('p4'), false);
-    const r = await verifyDeb(testContext(exec).ctx, debian12Target(), 'compile');
-    expect(r).toEqual({
-      ok: false,
-      detail:
-        "Pass 4 failed inside SystemTap 4.8's own runtime: runtime/stp_task_work.c no longer matches the kernel's task_work_cancel. " +
-        'The SystemTap runtime is older than the kernel 6.1.0-56-cloud-amd64 (it was tested with kernels 2.6.32 to 6.1.0-rc3); the debuginfo and headers are fine. ' +
-        'Fix: upgrade systemtap and systemtap-runtime from 4.8 to a release that supports this kernel.',
-    });
-  });
-
-  it('explainStapFailure names the headers package for a missing build tree', () => {
-    const [d] = diagnoseStapOutput(readCaptured('stap', 'no-build-tree').stderr, { release: R });
-    expect(d?.code).toBe('devel-mismatch');
-    expect(explainStapFailure(d as NonNullable<typeof d>, { release: R, family: 'debian' })).toMatch(
-      new RegExp(`Fix: install linux-headers-${R} \\(kdebuginfo install --kernel ${R}\\); /lib/modules/${R}/build must point at /usr/src/linux-headers-${R}\\.$`),
-    );
-  });
-
-  it('run needs the verify command\'s verifier; with one, it is used', async () => {
+  it('without one, runs the verify command\'s runVerify (here: run refused, since R is not the running kernel)', async () => {
     const exec = replayExec([], false);
     const err = await verifyDeb(testContext(exec).ctx, debian12Target(), 'run').then(noRejection, asError);
-    expect(err.message).toBe('verification level "run" is not available here');
-    const seen: unknown[] = [];
-    const r = await verifyDeb(testContext(exec).ctx, debian12Target(), 'run', async (_c, a) => (seen.push(a), { ok: true, detail: 'stand-in verifier' }));
-    expect(r).toEqual({ ok: true, detail: 'stand-in verifier' });
-    expect(seen).toEqual([{ uname: R, level: 'run', root: '/' }]);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toBe(`--level run needs kernel ${R} to be running (running: ${release()})`);
   });
 });
 
