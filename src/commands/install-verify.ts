@@ -3,16 +3,12 @@ import type { Backend } from '../backends/types.js';
 import type { InstallResult } from './install.js';
 import { UsageError } from '../errors.js';
 
-export type VerifyLevel = 'run' | 'compile' | 'resolve' | 'none';
+import { defaultVerifyLevel, type VerifyLevel, type VerifySituation } from '../core/verify-levels.js';
+
+export type { VerifyLevel };
 
 /** Runs the chosen verification; wired by the verify command module (one verify for every family). */
 export type Verifier = (ctx: Context, args: { kernel: { uname: string }; level: VerifyLevel; root: string }) => Promise<{ ok: boolean; detail: string }>;
-
-/** `run` on the running kernel; `compile` for one installed but not running; `none` in an image root. */
-export function defaultVerifyLevel(root: string, isRunning: boolean): VerifyLevel {
-  if (root !== '/') return 'none';
-  return isRunning ? 'run' : 'compile';
-}
 
 /**
  * The verification an install ends with, decided before anything changes, for every family: a
@@ -20,7 +16,8 @@ export function defaultVerifyLevel(root: string, isRunning: boolean): VerifyLeve
  * returned function runs it (null for `none` and under --dry-run).
  */
 export function decideVerification(ctx: Context, backend: Backend, wanted: VerifyLevel | undefined, verifier: Verifier | undefined): () => Promise<InstallResult['verify']> {
-  const level = wanted ?? defaultVerifyLevel(backend.root, backend.isRunning);
+  const situation: VerifySituation = backend.root !== '/' ? 'image-root' : backend.isRunning ? 'running' : 'installed';
+  const level = wanted ?? defaultVerifyLevel('install', situation);
   if (level === 'run' && !backend.isRunning) {
     throw new UsageError(
       backend.root !== '/'

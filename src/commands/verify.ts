@@ -3,12 +3,27 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Context } from '../context.js';
 import { startSpinner } from '../io/spinner.js';
-import type { KernelRelease, PackageSpec } from '../core/types.js';
-import type { Verifier, VerifyLevel } from './install.js';
-import { forkProbeScript, parseForkProbeOutput, workloadScript } from '../core/fork-probe.js';
-import { diagnoseStapOutput, type StapDiagnosis, type StapDiagnosisCode } from '../core/stap-messages.js';
-import { parseKernelRelease } from '../core/kernel-release.js';
-import { packagesFor } from '../core/package-naming.js';
+import type { Verifier } from './install.js';
+import {
+  checkResolvedProbePoints,
+  forkProbeScript,
+  parseForkProbeOutput,
+  parseResolvedProbePoints,
+  workloadScript,
+  type ResolvedProbePoint,
+} from '../core/fork-probe.js';
+import { diagnoseStapOutput } from '../core/stap-messages.js';
+import { defaultVerifyLevel, verifySituation, VERIFY_LEVELS, type VerifyLevel } from '../core/verify-levels.js';
+import {
+  debFamilyOfOsFlag,
+  explainContextFor,
+  explainDiagnosis,
+  familyPackagesOf,
+  stapMissingDiagnosis,
+  unresolvedProbePointsDiagnosis,
+  type VerifyDiagnosis,
+  type VerifyDiagnosisCode,
+} from '../core/verify-explain.js';
 import { readHostFacts } from '../io/host.js';
 import { installedKernelReleases } from '../io/rpm.js';
 import {
@@ -23,29 +38,20 @@ import {
 } from '../io/stap.js';
 import { ExitCode, KdebuginfoError, UsageError } from '../errors.js';
 
-export type { VerifyLevel };
+export type { VerifyLevel, VerifyDiagnosis, VerifyDiagnosisCode };
+export { explainContextFor, explainDiagnosis, type ExplainContext } from '../core/verify-explain.js';
 
 export interface VerifyOptions {
   kernel?: string | undefined;
-  /** Accepted for symmetry with the other commands; only named in suggested commands. */
+  /** `debian:12` / `ubuntu:24.04` settle which family a release belongs to where its flavour alone does not; otherwise unused. */
   os?: string | undefined;
   /** Image root: stap runs with --sysroot on it (resolve and compile only). */
   root?: string | undefined;
-  /** `auto`: run for the running kernel, compile for another one installed here, resolve in an image root. */
+  /** `auto`: src/core/verify-levels.ts's default for `verify` (run for the running kernel, compile for another one installed here, resolve in an image root). */
   level: VerifyLevel | 'auto';
-  /** Whole stap run; defaults per level (DEFAULT_TIMEOUT_MS). */
+  /** Whole stap run; defaults per level (VERIFY_LEVELS in src/core/verify-levels.ts). */
   timeoutMs?: number | undefined;
 }
-
-/** A first compile builds the module from scratch: a minute is common, several on a small VM. */
-export const DEFAULT_TIMEOUT_MS: Readonly<Record<Exclude<VerifyLevel, 'none'>, number>> = {
-  resolve: 120_000,
-  compile: 300_000,
-  run: 300_000,
-};
-
-/** Which stap pass each level stops after (stap -p). */
-const PASS: Readonly<Record<Exclude<VerifyLevel, 'none'>, number>> = { resolve: 2, compile: 4, run: 5 };
 
 export interface ProbeReport {
   workloadPid: number;
@@ -70,23 +76,11 @@ export interface VerifyResult {
   message: string;
   stap: { version: string | null; argv: string[]; home: string } | null;
   probe: ProbeReport | null;
-  /** resolve: the probe points stap resolved (its -p2 listing). */
+  /** resolve: the probe points stap resolved with their source files (its -p2 listing). */
   resolved: string[];
   /** compile: the module stap built. */
   module: string | null;
   durationMs: number;
-}
-
-export type VerifyDiagnosisCode = StapDiagnosisCode | 'stap-missing' | 'probe-saw-nothing' | 'timeout' | 'stap-failed';
-
-export interface VerifyDiagnosis {
-  code: VerifyDiagnosisCode;
-  summary: string;
-  fix: string;
-  /** Exact packages (name-version-release.arch) to install or reinstall. */
-  packages: string[];
-  /** stap's lines that led here. */
-  evidence: string[];
 }
 
 /** What a failed verify carries in KdebuginfoError.detail (and --json prints). */
@@ -104,12 +98,12 @@ export interface VerifyFailure {
   durationMs: number;
 }
 
-const nvra = (p: PackageSpec) => `${p.name}-${p.version}-${p.release}.${p.arch}`;
-
 /**
- * Prove the kernel can be probed, as far as the level asks: resolve (pass 2: the DWARF probe
- * points resolve in the debuginfo), compile (pass 4: the module builds against kernel-devel),
- * run (pass 5: the module loads, and the probe sees kdebuginfo's own workload fork and sleep).
+ * Prove the kernel can be probed, as far as the level asks: resolve (pass 2: the fork-path and
+ * nanosleep probe points resolve with their source files, which only DWARF gives), compile
+ * (pass 4: the module builds against the kernel's build tree), run (pass 5: the module loads,
+ * and the probe sees kdebuginfo's own workload fork and sleep). The same for RPM and
+ * Debian/Ubuntu kernels; only the package names in the fixes differ.
  * Failure: KdebuginfoError, exit 5, with the diagnosis (which package, what to do) in `detail`.
  */
 export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<VerifyResult> {
@@ -119,7 +113,7 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
   const uname = opts.kernel ?? (await defaultKernel(root, running));
   const isRunningKernel = root === '/' && uname === running;
   const home = ctx.env.HOME || homedir();
-  const level = opts.level === 'auto' ? defaultVerifyLevelFor(root, uname, running) : opts.level;
+  const level = opts.level === 'auto' ? defaultVerifyLevel('verify', verifySituation(root, uname, running)) : opts.level;
   const base = { level, kernel: uname, root, isRunningKernel };
 
   if (level === 'none') {
@@ -134,13 +128,7 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
     );
   }
 
-  let kernel: KernelRelease | undefined;
-  try {
-    kernel = parseKernelRelease(uname);
-  } catch {
-    kernel = undefined; // not an RPM kernel: stap can still try; fixes name no packages
-  }
-
+  const debFamily = debFamilyOfOsFlag(opts.os);
   const scratch = await makeScratch();
   try {
     // Under --root the module cache goes to scratch: a module for another system must not land in the user's cache.
@@ -159,27 +147,22 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
       ...extra,
     });
     if (!version) {
-      const d: VerifyDiagnosis = {
-        code: 'stap-missing',
-        summary: 'stap is not installed (not on PATH).',
-        fix: 'install SystemTap: dnf install systemtap systemtap-runtime (then kdebuginfo doctor)',
-        packages: ['systemtap', 'systemtap-runtime'],
-        evidence: [],
-      };
+      const d = stapMissingDiagnosis(familyPackagesOf(uname, debFamily));
       throw verifyError(failBase(headline(level, uname, d), [d]), d);
     }
+    const explain = explainContextFor({ uname, root, home: stapHome, version, debFamily });
 
     const files = await writeProbeFiles(scratch.dir, forkProbeScript(), workloadScript());
     let shadow: string | undefined;
     let kernelArgs: string[] = [];
     if (root !== '/') {
-      shadow = await makeShadowSysroot(scratch.dir, root, uname, await buildTreeInRoot(root, uname));
+      shadow = await makeShadowSysroot(scratch.dir, root, uname, await buildTreeInRoot(root, uname, explain.packages?.buildTree ?? `/usr/src/kernels/${uname}`));
       kernelArgs = ['--sysroot', shadow, '-r', uname];
     } else if (!isRunningKernel) {
       kernelArgs = ['-r', uname];
     }
-    const pass = PASS[level];
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS[level];
+    const { pass } = VERIFY_LEVELS[level];
+    const timeoutMs = opts.timeoutMs ?? VERIFY_LEVELS[level].timeoutMs;
     const stapArgs = ['-v', ...(level === 'run' ? [] : [`-p${pass}`]), ...kernelArgs];
     const shownArgv = ['stap', ...stapArgs, ...(level === 'run' ? ['-x', '<workload pid>'] : []), files.scriptPath];
 
@@ -229,6 +212,7 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
       progress.stop();
       spinner.stop();
     }
+    ctx.ui.info(`verify: stap pass ${pass} ${run.timedOut ? 'timed out' : run.exitCode === 0 ? 'finished' : 'failed'} after ${(run.durationMs / 1000).toFixed(1)} s`);
 
     const unshadow = (s: string) => (shadow ? s.split(shadow).join(root.replace(/\/+$/, '')) : s);
     const stapInfo = { version: version.version, argv: shownArgv, home: stapHome, exitCode: run.exitCode, timedOut: run.timedOut };
@@ -247,7 +231,7 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
 
     if (run.exitCode !== 0) {
       const found = diagnoseStapOutput(unshadow(run.stderr), { stapVersion: version.version, release: uname });
-      const diagnoses = found.map((d) => explainDiagnosis(d, { kernel, uname, home: stapHome, version, root }));
+      const diagnoses = found.map((d) => explainDiagnosis(d, explain));
       if (diagnoses.length === 0) {
         diagnoses.push({
           code: 'stap-failed',
@@ -278,16 +262,25 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
       }
     }
 
-    const resolved = level === 'resolve' ? resolvedProbePoints(run.stdout) : [];
+    let points: ResolvedProbePoint[] = [];
+    if (level === 'resolve') {
+      points = parseResolvedProbePoints(unshadow(run.stdout));
+      const check = checkResolvedProbePoints(points);
+      if (check.missing.length > 0) {
+        const listing = run.stdout.trimEnd().split('\n').filter((l) => l.startsWith('kernel.')).slice(0, 8);
+        const d = unresolvedProbePointsDiagnosis(check, explain, listing);
+        throw verifyError(failBase(headline(level, uname, d), [d], { stap: stapInfo, stderrTail, probe }), d);
+      }
+    }
     const module = level === 'compile' ? (run.stdout.trim().split('\n').filter((l) => l.trim().endsWith('.ko')).pop()?.trim() ?? null) : null;
     return {
       ok: true,
       ...base,
       skipped: false,
-      message: successMessage(level, uname, probe),
+      message: successMessage(level, uname, probe, points),
       stap: { version: version.version, argv: shownArgv, home: stapHome },
       probe,
-      resolved,
+      resolved: points.map((p) => p.text),
       module,
       durationMs: Date.now() - started,
     };
@@ -305,8 +298,8 @@ async function defaultKernel(root: string, running: string): Promise<string> {
   throw new UsageError(ks.length === 0 ? `no kernel in ${dir}` : `several kernels in ${dir} (${ks.sort().join(', ')})`, 'name one with --kernel R');
 }
 
-/** The build tree an image root's lib/modules/R/build leads to, inside the root. */
-async function buildTreeInRoot(root: string, release: string): Promise<string> {
+/** The build tree an image root's lib/modules/R/build leads to, inside the root; else the devel package's place (`fallback`, absolute in the root). */
+async function buildTreeInRoot(root: string, release: string, fallback: string): Promise<string> {
   const link = join(root, 'lib/modules', release, 'build');
   try {
     const st = await lstat(link);
@@ -320,7 +313,7 @@ async function buildTreeInRoot(root: string, release: string): Promise<string> {
   } catch {
     // fall through: stap then reports the missing tree in its own words
   }
-  return join(root, 'usr/src/kernels', release);
+  return join(root, fallback);
 }
 
 function headline(level: VerifyLevel, uname: string, d: VerifyDiagnosis): string {
@@ -331,82 +324,24 @@ function verifyError(failure: VerifyFailure, first: VerifyDiagnosis): Kdebuginfo
   return new KdebuginfoError(failure.message, { exitCode: ExitCode.verifyFailed, hint: first.fix, detail: failure });
 }
 
-export interface ExplainContext {
-  kernel: KernelRelease | undefined;
-  uname: string;
-  /** The HOME stap ran with: its .systemtap/cache is the one to clear. */
-  home: string;
-  version: { version: string; testedKernels?: { min: string; max: string } };
-  root: string;
-}
-
-/** stap's diagnosis, made specific: the exact packages for this kernel, the cache to clear, the versions involved. */
-export function explainDiagnosis(d: StapDiagnosis, c: ExplainContext): VerifyDiagnosis {
-  const specs = c.kernel ? packagesFor(c.kernel) : [];
-  const byRole = (role: PackageSpec['role']) => specs.filter((s) => s.role === role).map(nvra);
-  const install = `kdebuginfo install --kernel ${c.uname}${c.root === '/' ? '' : ` --root ${c.root}`}`;
-  const out: VerifyDiagnosis = { code: d.code, summary: d.summary, fix: d.fix, packages: d.packages ?? [], evidence: d.evidence };
-  switch (d.code) {
-    case 'missing-debuginfo':
-    case 'buildid-mismatch': {
-      const pkgs = [...byRole('debuginfo'), ...byRole('debuginfo-common')];
-      if (pkgs.length > 0) {
-        out.packages = pkgs;
-        out.fix =
-          d.code === 'missing-debuginfo'
-            ? `install ${pkgs.join(' and ')}: ${install}`
-            : `install ${pkgs.join(' and ')} from the same build as the running kernel (its vmlinux build-id must equal /sys/kernel/notes; kdebuginfo doctor compares them)`;
-      }
-      break;
-    }
-    case 'devel-mismatch':
-    case 'devel-incomplete': {
-      const pkgs = byRole('devel');
-      if (pkgs.length > 0) {
-        out.packages = pkgs;
-        out.fix =
-          d.code === 'devel-mismatch'
-            ? `install ${pkgs[0]}: ${install}; /lib/modules/${c.uname}/build must point at /usr/src/kernels/${c.uname}`
-            : `reinstall ${pkgs[0]} (dnf reinstall ${pkgs[0]}); a tree copied by hand or a partly unpacked package gives this`;
-      }
-      break;
-    }
-    case 'runtime-too-old': {
-      const tested = c.version.testedKernels;
-      const k = c.kernel?.version ?? c.uname;
-      out.summary = `${d.summary} SystemTap ${c.version.version} was tested with kernels ${tested ? `${tested.min} ... ${tested.max}` : '(range unknown)'}; this kernel is ${k}.`;
-      out.fix = `upgrade systemtap, systemtap-runtime and systemtap-devel from ${c.version.version} to a release that supports Linux ${k}; debuginfo and kernel-devel cannot fix this`;
-      out.packages = ['systemtap', 'systemtap-runtime', 'systemtap-devel'];
-      break;
-    }
-    case 'stale-module':
-      out.fix = `clear the cache and run verify again: rm -rf ${c.home}/.systemtap/cache`;
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
-/** `kernel.function("kernel_clone@kernel/fork.c:2692")` lines of stap -p2's probe listing. */
-function resolvedProbePoints(stdout: string): string[] {
-  const seen = new Set<string>();
-  for (const m of stdout.matchAll(/^(kernel\.function\("[^"]*"\)(?:\.\w+)*)/gm)) seen.add(m[1] as string);
-  return [...seen];
-}
-
-function successMessage(level: VerifyLevel, uname: string, probe: ProbeReport | null): string {
+function successMessage(level: VerifyLevel, uname: string, probe: ProbeReport | null, points: readonly ResolvedProbePoint[]): string {
   if (level === 'run' && probe) {
     return `the probe saw ${probe.workloadName} (pid ${probe.workloadPid}) fork ${probe.forks} time(s) through ${probe.forkFunction ?? 'the fork path'} and its children sleep ${probe.nanosleeps} time(s)`;
   }
   if (level === 'compile') return `the probe module compiled against the build tree of ${uname} (stap pass 4)`;
-  return `every probe point resolved in the debuginfo of ${uname} (stap pass 2)`;
+  const { fork, nanosleep } = checkResolvedProbePoints(points);
+  const where = (p: ResolvedProbePoint | undefined) => (p ? `${p.function}@${p.file}${p.line === undefined ? '' : `:${p.line}`}` : '?');
+  return `the fork path (${where(fork)}) and nanosleep (${where(nanosleep)}) resolved with their source files in the debuginfo of ${uname} (stap pass 2)`;
 }
 
-/** For install: run the chosen level and report ok/detail instead of throwing for a failed proof. */
-export const verifier: Verifier = async (ctx, args) => {
+/**
+ * For install (every family): run `opts.level` and report a failed proof as a value, `detail`
+ * being the headline and its fix on one line; usage errors (run on a kernel that is not running)
+ * and anything else still throw.
+ */
+export async function verifyOutcome(ctx: Context, opts: VerifyOptions): Promise<{ ok: boolean; detail: string }> {
   try {
-    const r = await runVerify(ctx, { kernel: args.kernel.uname, level: args.level, root: args.root });
+    const r = await runVerify(ctx, opts);
     return { ok: true, detail: r.message };
   } catch (err) {
     if (err instanceof KdebuginfoError && err.exitCode === ExitCode.verifyFailed) {
@@ -415,14 +350,10 @@ export const verifier: Verifier = async (ctx, args) => {
     }
     throw err;
   }
-};
-
-/** The level that proves the most for this kernel: run if it is running here, compile if installed, resolve in an image root. */
-export function defaultVerifyLevelFor(root: string, kernel: string | undefined, running: string): VerifyLevel {
-  if (root !== '/') return 'resolve';
-  if (kernel !== undefined && kernel !== running) return 'compile';
-  return 'run';
 }
+
+/** verifyOutcome in the shape install's RPM flow takes (src/commands/install.ts, Verifier). */
+export const verifier: Verifier = (ctx, args) => verifyOutcome(ctx, { kernel: args.kernel.uname, level: args.level, root: args.root });
 
 export function formatVerify(r: VerifyResult): string {
   if (r.skipped) return `verify (${r.level}): ${r.message}\n`;

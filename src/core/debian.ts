@@ -613,39 +613,6 @@ export function compareDebWithStapPrep(report: StapPrepReport, ours: { debuginfo
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pass 2 output
-// ---------------------------------------------------------------------------------------------
-
-export interface ResolvedProbePoint {
-  /** `kernel_clone` */
-  function: string;
-  /** `kernel/fork.c` */
-  file: string;
-  line: number | undefined;
-  /** As stap printed it: `kernel.function("kernel_clone@kernel/fork.c:2684")`. */
-  text: string;
-}
-
-/**
- * The probe points stap's pass 2 resolved (`stap -p2` prints them under `# probes`, one per
- * line, as `kernel.function("NAME@FILE:LINE") /* pc=... *\/ /* <- ... *\/`). A function's
- * `@file` only appears when DWARF was found for it, which is what makes this a debuginfo proof.
- */
-export function parseResolvedProbes(stdout: string): ResolvedProbePoint[] {
-  const out: ResolvedProbePoint[] = [];
-  const seen = new Set<string>();
-  for (const line of stdout.split('\n')) {
-    const m = /^\s*(kernel\.function\("([A-Za-z0-9_.]+)@([^":]+)(?::(\d+))?"\))/.exec(line);
-    if (m === null) continue;
-    const text = m[1] as string;
-    if (seen.has(text)) continue;
-    seen.add(text);
-    out.push({ function: m[2] as string, file: m[3] as string, line: m[4] === undefined ? undefined : Number(m[4]), text });
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
 // dpkg's status file
 // ---------------------------------------------------------------------------------------------
 

@@ -379,3 +379,25 @@ function moduleRejected(line: string, modpath: string, reason: string, missingFi
     file: modpath,
   };
 }
+
+/**
+ * The kernel function a compiler error names, for saying which kernel interface SystemTap's
+ * runtime trips on: `... of '(_Bool (*)(struct task_struct *, struct callback_head *))kallsyms_task_work_cancel' ...`
+ * -> `task_work_cancel` (captured: fixtures/captured/apt/stap-p4-runtime-too-old.txt, where
+ * SystemTap 4.8's runtime/stp_task_work.c calls task_work_cancel with the pre-6.11 signature
+ * that the 6.1.x stable kernels have since taken over). The runtime reaches unexported kernel
+ * functions through `kallsyms_<name>` pointers, so that prefix is dropped.
+ */
+export function kernelSymbolOf(gccLine: string): string | undefined {
+  const quoted = [...gccLine.matchAll(/'([^']+)'/g)].map((m) => m[1] as string);
+  for (const q of quoted) {
+    const id = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(q)?.[1];
+    if (id && !/^(struct|union|enum|int|long|char|void|bool|_Bool)$/.test(id)) return id.replace(/^kallsyms_/, '');
+  }
+  return undefined;
+}
+
+/** The header a `fatal error: <header>: No such file or directory` line names. */
+export function missingHeaderOf(gccLine: string): string | undefined {
+  return /fatal error: (\S+): No such file or directory/.exec(quoteNormalize(gccLine))?.[1];
+}

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isSafeFileName } from '../core/file-name.js';
+import { forkProbeScript, workloadScript } from '../core/fork-probe.js';
 import type { PackageRole } from '../core/types.js';
 import { showUntrusted } from '../core/untrusted-text.js';
 import { KdebuginfoError, UsageError } from '../errors.js';
@@ -64,24 +65,24 @@ export function debVersionOf(p: Pick<BundleManifest['packages'][number], 'versio
   return p.release === '' ? p.version : `${p.version}-${p.release}`;
 }
 
-/**
- * The SystemTap script install.sh runs when stap is there. A placeholder until the verify work
- * settles the probe (src/core/fork-probe.ts): swap this constant, nothing else changes. Every
- * probe in it is a DWARF kernel.function() probe, so it fails without matching debuginfo; the
- * fork path is named per kernel generation, first that resolves wins (docs/fork-probe.md).
- * install.sh runs it with `stap -p5 -c WORKLOAD` (target() is the workload) and looks for
- * `KDEBUGINFO fork` on stdout; `-p4` only compiles it.
- */
-export const BUNDLE_PROBE_SCRIPT = `probe kernel.function("kernel_clone") !, kernel.function("_do_fork") !, kernel.function("do_fork") {
-  if (pid() == target()) {
-    printf("KDEBUGINFO fork pid=%d func=%s\\n", pid(), ppfunc())
-    exit()
-  }
+/** What install.sh's probe section writes and runs: the SystemTap script and the workload it watches. */
+export interface BundleProbe {
+  script: string;
+  workload: string;
 }
-probe timer.s(60) {
-  printf("KDEBUGINFO timeout\\n")
-  exit()
-}`;
+
+/**
+ * The probe install.sh runs when stap is there: verify's own fork probe (src/core/fork-probe.ts),
+ * byte for byte, so a bundle proves what `kdebuginfo verify` proves. The script filters on
+ * target(), which `stap -c 'sh WORKLOAD'` sets to the workload's pid; the workload does not wait
+ * for a line on stdin, because stap -c starts it only once the probes are armed.
+ */
+export function bundleProbe(): BundleProbe {
+  return { script: forkProbeScript(), workload: workloadScript({ waitForStdinLine: false }) };
+}
+
+/** The here-document terminators install.sh uses for the two files (a line equal to one would end it early). */
+const HEREDOC_END = { script: 'KDEBUGINFO_PROBE_END', workload: 'KDEBUGINFO_WORKLOAD_END' } as const;
 
 /** Set by the single-file build (esbuild --define) to the text of fixtures/bundle/install.sh. */
 declare const KDEBUGINFO_INSTALL_SH: string | undefined;
@@ -110,7 +111,7 @@ const SAFE_WORD = /^[A-Za-z0-9._+~^:-]+$/;
 const HEX = /^[0-9a-f]{64}$/;
 
 /** install.sh with this bundle's fields filled in. Throws on anything that could break the quoting. */
-export function renderInstallScript(template: string, manifest: BundleManifest, probe: string = BUNDLE_PROBE_SCRIPT): string {
+export function renderInstallScript(template: string, manifest: BundleManifest, probe: BundleProbe = bundleProbe()): string {
   const check = (what: string, v: string, re: RegExp | ((v: string) => boolean)) => {
     if (!(typeof re === 'function' ? re(v) : re.test(v))) throw new KdebuginfoError(`cannot put ${what} "${v}" into install.sh`);
     return v;
@@ -129,14 +130,17 @@ export function renderInstallScript(template: string, manifest: BundleManifest, 
       ].join(' '),
     )
     .join('\n');
-  if (probe.split('\n').some((l) => l.trim() === 'KDEBUGINFO_PROBE_END')) {
-    throw new KdebuginfoError('the probe script contains the here-document terminator KDEBUGINFO_PROBE_END');
+  for (const part of ['script', 'workload'] as const) {
+    const end = HEREDOC_END[part];
+    if (probe[part].split('\n').some((l) => l.trim() === end)) throw new KdebuginfoError(`the probe ${part} contains the here-document terminator ${end}`);
   }
   const fields: Record<string, string> = {
     '@@TOOL_VERSION@@': check('a version', manifest.tool.version, SAFE_WORD),
     '@@KERNEL@@': check('a kernel release', manifest.kernel.uname, SAFE_WORD),
     '@@PACKAGES@@': `\n${packages}\n`,
-    '@@PROBE@@': probe,
+    // Without its last newline: the template puts the terminator on the next line.
+    '@@PROBE@@': probe.script.replace(/\n$/, ''),
+    '@@WORKLOAD@@': probe.workload.replace(/\n$/, ''),
   };
   let out = template;
   for (const [k, v] of Object.entries(fields)) {

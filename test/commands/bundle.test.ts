@@ -430,11 +430,12 @@ describe('install.sh rendering', () => {
   };
 
   it('fills in every field and is valid sh', async () => {
-    const text = renderInstallScript(await installScriptTemplate(), manifest, 'probe begin { exit() }');
+    const text = renderInstallScript(await installScriptTemplate(), manifest, { script: 'probe begin { exit() }\n', workload: '#!/bin/sh\nsleep 1\n' });
     expect(text).not.toMatch(/@@[A-Z_]+@@/);
     expect(text).toContain(`KERNEL='${KERNEL}'`);
     expect(text).toContain(`${'a'.repeat(64)} kernel-devel-4.18.0-348.7.1.el8_5.x86_64.rpm kernel-devel-4.18.0-348.7.1.el8_5.x86_64`);
-    expect(text).toContain("cat >\"$script\" <<'KDEBUGINFO_PROBE_END'\nprobe begin { exit() }\nKDEBUGINFO_PROBE_END");
+    expect(text).toContain("cat >\"$script\" <<'KDEBUGINFO_PROBE_END'\nprobe begin { exit() }\nKDEBUGINFO_PROBE_END\n");
+    expect(text).toContain("cat >\"$workload\" <<'KDEBUGINFO_WORKLOAD_END'\n#!/bin/sh\nsleep 1\nKDEBUGINFO_WORKLOAD_END\n");
     const file = join(work, 'rendered.sh');
     await writeFile(file, text);
     expect(spawnSync('sh', ['-n', file]).status).toBe(0);
@@ -444,7 +445,11 @@ describe('install.sh rendering', () => {
     const t = await installScriptTemplate();
     expect(() => renderInstallScript(t, { ...manifest, kernel: { ...manifest.kernel, uname: "x'; rm -rf /; '" } })).toThrow(/kernel release/);
     expect(() => renderInstallScript(t, { ...manifest, packages: [{ ...manifest.packages[0]!, file: 'a b.rpm' }] })).toThrow(/file name/);
-    expect(() => renderInstallScript(t, manifest, 'x\nKDEBUGINFO_PROBE_END\nrm -rf /')).toThrow(/terminator/);
+    const workload = '#!/bin/sh\n';
+    expect(() => renderInstallScript(t, manifest, { script: 'x\nKDEBUGINFO_PROBE_END\nrm -rf /', workload })).toThrow('the probe script contains the here-document terminator KDEBUGINFO_PROBE_END');
+    expect(() => renderInstallScript(t, manifest, { script: 'x', workload: `${workload}KDEBUGINFO_WORKLOAD_END\nrm -rf /\n` })).toThrow(
+      'the probe workload contains the here-document terminator KDEBUGINFO_WORKLOAD_END',
+    );
   });
 });
 

@@ -36,8 +36,7 @@ import { installTarget, type InstallOptions, type Verifier } from '../../src/com
 import { resolvedJson } from '../../src/commands/resolve.js';
 import { runDownload } from '../../src/commands/download.js';
 import { parseDebKernelRelease, debOsInfo, unreachableDdebs } from '../../src/core/debian.js';
-import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
-import { KdebuginfoError } from '../../src/errors.js';
+import { KdebuginfoError, UsageError } from '../../src/errors.js';
 import { hasTool, readCaptured, type CapturedOutput } from '../support/captured-output.js';
 
 const apt = (name: string): CapturedOutput => readCaptured('apt', name);
@@ -607,6 +606,9 @@ describe('installDeb (replayed real apt output; apt-get install itself never run
   });
 });
 
+// What verifyDeb ran before verification was one for every family (pass 2 resolving the fork
+// path and nanosleep, the runtime-too-old message, the headers package for a missing tree) is
+// asserted against runVerify and explainDiagnosis in test/commands/verify-deb.test.ts.
 describe('downloadDeb --dry-run (replayed): the two packages and the headers\' same-build dependencies', () => {
   it('lists what apt-get download would fetch, fetches nothing', async () => {
     const exec = replayExec(

@@ -4,7 +4,7 @@ import { release as runningRelease, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainDiagnosis, formatVerify, runVerify, verifier, type VerifyFailure, type VerifyOptions } from '../../src/commands/verify.js';
+import { explainContextFor, explainDiagnosis, formatVerify, runVerify, verifier, type VerifyFailure, type VerifyOptions } from '../../src/commands/verify.js';
 import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
 import { parseKernelRelease } from '../../src/core/kernel-release.js';
 import { createStapProgress, shortenPassLine } from '../../src/io/stap.js';
@@ -162,9 +162,12 @@ describe('verify --level compile (stand-in stap replaying captured real output)'
     const t = standin('fake-kbuild-runtime-too-old');
     const e = await failure(verify(t.ctx, { level: 'compile', kernel: K }));
     expect(e.message).toBe(
-      `verify (compile) failed for ${K}: Pass 4 failed inside SystemTap 4.8's own runtime (/usr/share/systemtap/runtime/stp_task_work.c: passing argument 2 of '(_Bool (*)(struct task_struct *, struct callback_head *))kallsyms_task_work_cancel' from incompatible pointer type [-Werror=incompatible-pointer-types]): the runtime is older than the kernel ${K}. SystemTap 4.8 was tested with kernels 2.6.32 ... 6.1.0-rc3; this kernel is 5.14.0.`,
+      `verify (compile) failed for ${K}: Pass 4 failed inside SystemTap 4.8's own runtime: runtime/stp_task_work.c no longer matches the kernel's task_work_cancel. The runtime is older than the kernel ${K} (SystemTap 4.8 was tested with kernels 2.6.32 ... 6.1.0-rc3; this kernel is 5.14.0); the debuginfo and the kernel headers are fine.`,
     );
-    expect(e.hint).toBe('upgrade systemtap, systemtap-runtime and systemtap-devel from 4.8 to a release that supports Linux 5.14.0; debuginfo and kernel-devel cannot fix this');
+    // The compiler's own words stay in the evidence, not in the message.
+    expect(e.message).not.toMatch(/incompatible pointer type|kallsyms_/);
+    expect(e.detail.diagnoses[0]!.evidence[0]).toContain('from incompatible pointer type');
+    expect(e.hint).toBe('upgrade systemtap, systemtap-runtime and systemtap-devel from 4.8 to a release that supports Linux 5.14.0; the debuginfo and the kernel headers cannot fix this');
     expect(e.detail.diagnoses[0]!.packages).toEqual(['systemtap', 'systemtap-runtime', 'systemtap-devel']);
   });
 
@@ -191,6 +194,20 @@ describe('verify --level compile (stand-in stap replaying captured real output)'
     const r = await verify(t.ctx, { level: 'none' });
     expect(formatVerify(r)).toBe('verify (none): verification skipped (level none)\n');
     expect(t.calls()).toEqual([]);
+  });
+
+  it('resolve: stap exiting 0 without resolving the fork path and nanosleep from DWARF is a failure, not a pass', async () => {
+    const t = standin('silent-ok');
+    const e = await failure(verify(t.ctx, { level: 'resolve', kernel: K }));
+    expect(e.exitCode).toBe(ExitCode.verifyFailed);
+    expect(e.message).toBe(
+      `verify (resolve) failed for ${K}: stap pass 2 succeeded but did not resolve a fork-path function (kernel_clone, _do_fork or do_fork) and do_nanosleep or hrtimer_nanosleep with a source file: the debuginfo is not being used.`,
+    );
+    expect(e.hint).toBe(
+      `the debuginfo stap reads must be for exactly ${K} (kdebuginfo doctor compares build-ids); install kernel-debuginfo-${K} and kernel-debuginfo-common-x86_64-${K}: kdebuginfo install --kernel ${K}`,
+    );
+    expect(e.detail.diagnoses.map((d) => [d.code, d.packages])).toEqual([['probe-points-unresolved', [`kernel-debuginfo-${K}`, `kernel-debuginfo-common-x86_64-${K}`]]]);
+    expect(e.detail.stap).toMatchObject({ exitCode: 0, timedOut: false });
   });
 
   it('without stap on PATH: exit 5 naming what to install', async () => {
@@ -275,7 +292,7 @@ describe('verify --level resolve with the real stap (Debian systemtap 4.8)', () 
 });
 
 describe('diagnoses made specific', () => {
-  const c = { kernel: parseKernelRelease(K), uname: K, home: '/home/u', version: { version: '4.8', testedKernels: { min: '2.6.32', max: '6.1.0-rc3' } }, root: '/' };
+  const c = explainContextFor({ uname: K, root: '/', home: '/home/u', version: { version: '4.8', testedKernels: { min: '2.6.32', max: '6.1.0-rc3' } } });
 
   // Lines in the format strings of systemtap's runtime and the kernel (see src/core/stap-messages.ts):
   // no captured output exists for them, since neither can happen without loading a module.
@@ -287,6 +304,14 @@ describe('diagnoses made specific', () => {
   it('lockdown keeps stap\'s own advice', () => {
     const [d] = diagnoseStapOutput('Lockdown: staprun: unsigned module loading is restricted; see man kernel_lockdown.7\n');
     expect(explainDiagnosis(d!, c)).toMatchObject({ code: 'lockdown', fix: d!.fix, packages: [] });
+  });
+
+  it('a runtime that includes a header the kernel dropped: names the header (gcc\'s fatal-error format)', () => {
+    const [d] = diagnoseStapOutput('/usr/share/systemtap/runtime/linux/uprobes-inc.h:20:10: fatal error: linux/uprobes_old.h: No such file or directory\n');
+    expect(d?.code).toBe('runtime-too-old');
+    expect(explainDiagnosis(d!, c).summary).toBe(
+      `Pass 4 failed inside SystemTap 4.8's own runtime: runtime/linux/uprobes-inc.h includes linux/uprobes_old.h, which this kernel does not have. The runtime is older than the kernel ${K} (SystemTap 4.8 was tested with kernels 2.6.32 ... 6.1.0-rc3; this kernel is 5.14.0); the debuginfo and the kernel headers are fine.`,
+    );
   });
 
   it('a build-id mismatch names the debuginfo pair to replace', () => {

@@ -17,7 +17,6 @@ import {
   nearestKernelPackages,
   parseDebKernelRelease,
   parseDebOsFlag,
-  parseResolvedProbes,
   runningBuildVersion,
   splitDebVersion,
   type DebKernelRelease,
@@ -390,17 +389,5 @@ describe('stap-prep\'s Debian branch against our plan', () => {
     const report = parseStapPrepOutput(c.stdout, c.stderr, c.exitCode);
     const r = '6.18.44-fc-v595';
     expect(compareDebWithStapPrep(report, { debuginfo: `linux-image-${r}-dbg`, devel: `linux-headers-${r}` }, [`linux-image-${r}`])).toEqual([]);
-  });
-});
-
-describe('pass 2 output (fixtures/captured/apt/stap-p2-fork-probe.txt, real stap 4.8 on the real -dbg)', () => {
-  it('lists the probe points resolved with their source files', () => {
-    expect(parseResolvedProbes(apt('stap-p2-fork-probe').stdout)).toEqual([
-      { function: 'kernel_clone', file: 'kernel/fork.c', line: 2737, text: 'kernel.function("kernel_clone@kernel/fork.c:2737")' },
-      { function: 'do_nanosleep', file: 'kernel/time/hrtimer.c', line: 2083, text: 'kernel.function("do_nanosleep@kernel/time/hrtimer.c:2083")' },
-    ]);
-  });
-  it('a probe point without @file (no DWARF) is not listed', () => {
-    expect(parseResolvedProbes('# probes\nkernel.function("kernel_clone") /* pc=... */\nbegin /* <- begin */\n')).toEqual([]);
   });
 });

@@ -3,9 +3,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FORK_PROBE_TAG, forkProbeScript, parseForkProbeOutput, workloadScript } from '../../src/core/fork-probe.js';
+import {
+  checkResolvedProbePoints,
+  FORK_PROBE_TAG,
+  forkProbeScript,
+  parseForkProbeOutput,
+  parseResolvedProbePoints,
+  workloadScript,
+} from '../../src/core/fork-probe.js';
 import { diagnoseStapOutput } from '../../src/core/stap-messages.js';
-import { hasTool } from '../support/captured-output.js';
+import { hasTool, readCaptured } from '../support/captured-output.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kdebuginfo-fork-probe-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -204,5 +211,33 @@ describe('parseForkProbeOutput', () => {
 
   it('nothing at all (stap failed before pass 5)', () => {
     expect(parseForkProbeOutput('', 1)).toMatchObject({ ready: false, sawWorkload: false, lines: [] });
+  });
+});
+
+describe('pass 2 output (fixtures/captured/apt/stap-p2-fork-probe.txt: real stap 4.8 on a real Debian 12 -dbg)', () => {
+  const listing = readCaptured('apt', 'stap-p2-fork-probe').stdout;
+
+  it('lists the probe points resolved with their source files', () => {
+    expect(parseResolvedProbePoints(listing)).toEqual([
+      { function: 'kernel_clone', file: 'kernel/fork.c', line: 2737, text: 'kernel.function("kernel_clone@kernel/fork.c:2737")' },
+      { function: 'do_nanosleep', file: 'kernel/time/hrtimer.c', line: 2083, text: 'kernel.function("do_nanosleep@kernel/time/hrtimer.c:2083")' },
+    ]);
+  });
+
+  it('a probe point without @file (no DWARF) is not listed', () => {
+    expect(parseResolvedProbePoints('# probes\nkernel.function("kernel_clone") /* pc=... */\nbegin /* <- begin */\n')).toEqual([]);
+  });
+
+  it('resolve passes only with both the fork path and nanosleep; it says which is missing', () => {
+    const both = checkResolvedProbePoints(parseResolvedProbePoints(listing));
+    expect([both.fork?.function, both.nanosleep?.function, both.missing]).toEqual(['kernel_clone', 'do_nanosleep', []]);
+    const withoutSleep = listing.split('\n').filter((l) => !l.includes('do_nanosleep')).join('\n');
+    expect(checkResolvedProbePoints(parseResolvedProbePoints(withoutSleep)).missing).toEqual(['do_nanosleep or hrtimer_nanosleep']);
+    const withoutFork = listing.split('\n').filter((l) => !l.includes('kernel_clone')).join('\n');
+    expect(checkResolvedProbePoints(parseResolvedProbePoints(withoutFork)).missing).toEqual(['a fork-path function (kernel_clone, _do_fork or do_fork)']);
+    // The older kernels' names count too.
+    const el8 = checkResolvedProbePoints(parseResolvedProbePoints('kernel.function("_do_fork@kernel/fork.c:2394")\nkernel.function("hrtimer_nanosleep@kernel/time/hrtimer.c:1798")\n'));
+    expect(el8.missing).toEqual([]);
+    expect(checkResolvedProbePoints([]).missing).toHaveLength(2);
   });
 });

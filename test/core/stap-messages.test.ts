@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseStapOutput, parseStapVersion, type StapDiagnosis, type StapDiagnosisCode } from '../../src/core/stap-messages.js';
+import { diagnoseStapOutput, kernelSymbolOf, missingHeaderOf, parseStapVersion, type StapDiagnosis, type StapDiagnosisCode } from '../../src/core/stap-messages.js';
 import { listCaptured, readCaptured } from '../support/captured-output.js';
 
 const codes = (ds: StapDiagnosis[]) => ds.map((d) => d.code);
@@ -239,5 +239,22 @@ describe('diagnoseStapOutput on messages from systemtap source and public report
   it('nothing wrong: no diagnoses', () => {
     expect(diagnoseStapOutput('Pass 1: parsed user script and 484 library scripts\n')).toEqual([]);
     expect(diagnoseStapOutput('')).toEqual([]);
+  });
+});
+
+describe('what a compiler error in the runtime names', () => {
+  it('the kernel function (kallsyms_ pointer of the runtime), from the real Debian 12 and fake-kbuild captures', () => {
+    for (const [kind, name] of [['apt', 'stap-p4-runtime-too-old'], ['stap', 'fake-kbuild-runtime-too-old']] as const) {
+      const [d] = diagnoseStapOutput(readCaptured(kind, name).stderr);
+      expect(d?.code).toBe('runtime-too-old');
+      expect(kernelSymbolOf(d!.evidence[0]!)).toBe('task_work_cancel');
+    }
+    expect(kernelSymbolOf("x.c:1:2: error: unknown type name 'struct'")).toBeUndefined();
+  });
+
+  it('the missing header (captured: fake-kbuild-missing-headers)', () => {
+    const line = readCaptured('stap', 'fake-kbuild-missing-headers').stderr.split('\n').find((l) => l.includes('fatal error'))!;
+    expect(missingHeaderOf(line)).toBe('linux/gfp.h');
+    expect(missingHeaderOf('Pass 4: compilation failed.')).toBeUndefined();
   });
 });
