@@ -181,7 +181,7 @@ export async function checkBundleOutput(output: string): Promise<void> {
       if (!st.isDirectory()) throw new UsageError(`-o ${showUntrusted(output)}: ${showUntrusted(dir)} is not a directory`);
       return;
     }
-    if (st.code !== 'ENOENT' || dirname(dir) === dir) throw new UsageError(`-o ${showUntrusted(output)}: cannot use ${showUntrusted(dir)} (${st.code ?? st.message})`);
+    if ((st.code !== 'ENOENT' && st.code !== 'ENOTDIR') || dirname(dir) === dir) throw new UsageError(`-o ${showUntrusted(output)}: cannot use ${showUntrusted(dir)} (${st.code ?? st.message})`);
     dir = dirname(dir);
   }
 }
