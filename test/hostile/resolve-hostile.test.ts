@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
 import { startHostileServer, type HostileServer, type Scenario } from '../support/hostile-server.js';
 
@@ -238,7 +239,7 @@ describe('Ctrl-C and credentials', () => {
     expectBounded(r);
   });
 
-  it('credentials in a --mirror target are sent, and shown nowhere (stdout, stderr, --verbose, the JSON of a failure)', async () => {
+  it('credentials in a --mirror target are sent, and shown nowhere (stdout, stderr, --verbose and the JSON of a failure of resolve; plan)', async () => {
     const withCredentials = fixture.server.url.replace('//', '//ann:s3cret@');
     const mirrors = ['--mirror', `https://debuginfo.centos.org=${withCredentials}/debuginfo.centos.org`, '--mirror', `https://vault.centos.org=${withCredentials}/vault.centos.org`];
     const found = await resolve(['--verbose'], { mirrors });
@@ -248,7 +249,11 @@ describe('Ctrl-C and credentials', () => {
     const missing = await resolve(['--verbose', '--kernel', '4.18.0-348.5.1.el8_5.x86_64'], { mirrors });
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stdout).attempts.length).toBeGreaterThan(3);
-    for (const r of [found, missing]) {
+    // plan shows the same candidates (no network: in-process is enough).
+    const plan = await runCli(['plan', '--json', ...KERNEL, ...mirrors]);
+    expect(plan.code).toBe(0);
+    expect(plan.json().packages[0].candidates[0]).toBe(`${fixture.server.url.replace('//', '//***@')}/debuginfo.centos.org${TREE}/Packages/${DEBUGINFO}`);
+    for (const r of [found, missing, plan]) {
       expect(r.stdout + r.stderr).not.toContain('s3cret');
       expect(r.stdout + r.stderr).toContain('//***@127.0.0.1:');
     }
