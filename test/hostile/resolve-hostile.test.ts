@@ -239,7 +239,7 @@ describe('Ctrl-C and credentials', () => {
     expectBounded(r);
   });
 
-  it('credentials in a --mirror target are sent, and shown nowhere (resolve\'s stdout, stderr, --verbose, the JSON of a failure; plan)', async () => {
+  it('credentials in a --mirror target are sent, and shown nowhere (stdout, stderr, --verbose and the JSON of a failure of resolve; plan)', async () => {
     const withCredentials = fixture.server.url.replace('//', '//ann:s3cret@');
     const mirrors = ['--mirror', `https://debuginfo.centos.org=${withCredentials}/debuginfo.centos.org`, '--mirror', `https://vault.centos.org=${withCredentials}/vault.centos.org`];
     const found = await resolve(['--verbose'], { mirrors });
