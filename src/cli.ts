@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Writable, Readable } from 'node:stream';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Context } from './context.js';
 import { createExec } from './io/exec.js';
 import { ExitCode, KdebuginfoError, UsageError } from './errors.js';
@@ -76,6 +76,15 @@ function wholeNumber(flag: string, value: string, min: number, max: number): num
     throw new UsageError(`${flag} "${showUntrusted(value)}" is not a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/**
+ * --cache-dir or KDEBUGINFO_CACHE_DIR set to '': a mistake (an unset variable in a script), not a
+ * wish for the default. commander names the flag, or the variable when the value came from it.
+ */
+function nonEmptyDir(value: string): string {
+  if (value === '') throw new InvalidArgumentError('An empty value names no directory: name one, or leave it unset for the default.');
+  return value;
 }
 
 function positiveSeconds(flag: string, value: string, max: number = FLAG_LIMITS.seconds): number {
@@ -303,7 +312,7 @@ Examples:
 
   const addFetchOptions = (cmd: Command) =>
     cmd
-      .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir))
+      .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir).argParser(nonEmptyDir))
       .addOption(new Option('--parallel <n>', 'files fetched at once').default('3').env(ENV.parallel))
       .option('--idle-timeout <seconds>', 'give up on a connection that sends nothing for this long', '30')
       .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5');
@@ -373,7 +382,7 @@ Examples:
     .option('-y, --yes', 'answer every question with its default; never prompt')
     .option('--non-interactive', 'never prompt; a question that needs an answer fails with exit 2 naming the flag')
     .option('--dry-run', 'resolve and report what would change; download and install nothing')
-    .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir))
+    .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir).argParser(nonEmptyDir))
     .option('--gpg-key <file>', `trust this key too, repeatable (also ${ENV.gpgKey})`, (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-gpgcheck', 'install even unsigned or badly signed packages')
     .addOption(new Option('--verify <level>', 'after installing: run (pass 5), compile (pass 4), resolve (pass 2) or none').choices(['run', 'compile', 'resolve', 'none']).env(ENV.verify))

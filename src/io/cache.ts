@@ -1,7 +1,7 @@
 import { mkdir, stat, statfs } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { KdebuginfoError, ExitCode } from '../errors.js';
+import { KdebuginfoError, ExitCode, UsageError } from '../errors.js';
 import { formatBytes } from '../core/format.js';
 
 /**
@@ -18,22 +18,69 @@ export function chooseCacheDir(opts: {
   isRoot: boolean;
   cwd: string;
 }): string {
-  if (opts.flag) return resolve(opts.cwd, opts.flag);
+  // An empty value is a mistake (an unset variable in a script), not a wish for the default.
+  if (opts.flag === '') throw new UsageError('--cache-dir (or KDEBUGINFO_CACHE_DIR) is empty: name a directory, or leave it unset for the default');
+  if (opts.flag !== undefined) return resolve(opts.cwd, opts.flag);
   if (opts.isRoot) return '/var/cache/kdebuginfo';
   const xdg = opts.env.XDG_CACHE_HOME;
   if (xdg && xdg.startsWith('/')) return join(xdg, 'kdebuginfo');
   return join(opts.env.HOME || homedir(), '.cache', 'kdebuginfo');
 }
 
-/** mkdir -p; a cache directory that cannot be made is a clear error, not an ENOENT later. */
+/**
+ * mkdir -p; a directory that cannot be made is a clear error, not an ENOENT later.
+ *
+ * One level at a time rather than mkdir({ recursive: true }): on Node 20 that never returns for
+ * a path under /proc (`/proc/x`: mkdir says ENOENT, and Node's recursive mkdir answers ENOENT by
+ * making the parent, which exists, and trying again, forever, at 100% CPU, in libuv's pool where
+ * no signal handler can stop it). Here a level that cannot be made fails at once.
+ */
 export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    for (let p = resolve(dir); ; p = dirname(p)) {
+      const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (st?.isDirectory()) break;
+      if (st) throw Object.assign(new Error(`${p} is not a directory`), { code: 'ENOTDIR' });
+      missing.push(p);
+      if (dirname(p) === p) break;
+    }
+    for (const p of missing.reverse()) {
+      await mkdir(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
   } catch (err) {
     throw new KdebuginfoError(`cannot create directory ${dir}: ${(err as Error).message}`, {
       hint: 'choose another place with --cache-dir DIR',
       cause: err,
     });
+  }
+}
+
+/**
+ * ensureDir, then refuse a cache another user can plant files in. The downloads never follow a
+ * link they did not make (src/io/download/part-file.ts), but a directory someone else owns can be
+ * changed under us in every other way, and in a world-writable one without the sticky bit
+ * anyone can rename or replace a verified file between the check and its use (sticky, as /tmp
+ * is: others may add names but never remove or rename ours).
+ */
+export async function ensureCacheDir(dir: string): Promise<void> {
+  await ensureDir(dir);
+  const st = await stat(dir);
+  const me = process.geteuid?.();
+  if (me !== undefined && st.uid !== me) {
+    throw new KdebuginfoError(
+      `refusing cache directory ${dir}: it belongs to uid ${st.uid}, not to you (uid ${me}), so its owner could swap the files in it; use a directory you own (--cache-dir DIR)`,
+    );
+  }
+  if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
+    throw new KdebuginfoError(
+      `refusing cache directory ${dir}: anyone may write in it and it lacks the sticky bit, so another user could swap the files in it; run chmod o-w (or +t) on it, or use another --cache-dir`,
+    );
   }
 }
 

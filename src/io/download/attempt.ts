@@ -1,9 +1,10 @@
-import { rename, rm } from 'node:fs/promises';
+import { statfsSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { proxyFailureOf } from '../proxy.js';
 import { firstHeader, parseContentRange, parseRetryAfter } from '../../core/http-headers.js';
 import { formatBytes } from '../../core/format.js';
 import { KdebuginfoError } from '../../errors.js';
-import { discardPart, ifRangeValue, resumePoint, writeSidecar } from './part-file.js';
+import { directoryError, discardPart, ifRangeValue, removeEntry, resumePoint, writeSidecar } from './part-file.js';
 import { PartWriter, type SinkThread } from './sink.js';
 import { algosFor, verdictFor } from './verify.js';
 import type { AttemptResult, Job, Settings } from './types.js';
@@ -40,6 +41,11 @@ export async function attemptOnce(job: Job, url: string, s: Settings, sink: Sink
   // before the request, so the Range asks for exactly what follows it.
   let writer = await PartWriter.open(sink, paths.part, resumeFrom, algos);
   let offset = writer.offset;
+  // Progress is the .part growing past what it held before this try, not bytes received: a
+  // server that ignores Range and drops at the same byte every time starts over from 0 and
+  // would otherwise count as progress forever (each try "moves forward" 0 -> N, and resets the
+  // retry count).
+  const heldBefore = offset;
 
   const headers: Record<string, string> = {
     // Identity: Range counts bytes of the encoded body, and an RPM gains nothing from gzip.
@@ -61,10 +67,15 @@ export async function attemptOnce(job: Job, url: string, s: Settings, sink: Sink
     timeout: { connect: s.connectTimeoutMs, socket: s.idleTimeoutMs },
     ...(s.signal ? { signal: s.signal } : {}),
   });
-  // Remember the network's error; the listener also keeps an error emitted while nobody else
-  // listens from becoming an uncaught exception.
+  // Remember the network's error and whether the stream is over, from the start: a parse error
+  // in the body (a bad chunk size) can come, and close the stream, in the same tick as the
+  // response, before the body's listeners below exist. The 'error' listener also keeps an error
+  // emitted while nobody else listens from becoming an uncaught exception.
   let networkError: unknown;
+  let isClosed = false;
   req.on('error', (err) => (networkError ??= err));
+  req.once('close', () => (isClosed = true));
+  const closedError = () => networkError ?? new Error('connection closed');
 
   const giveBack = async (r: AttemptResult, discard: boolean): Promise<AttemptResult> => {
     req.destroy();
@@ -78,6 +89,7 @@ export async function attemptOnce(job: Job, url: string, s: Settings, sink: Sink
     response = await new Promise((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
+      req.once('close', () => reject(closedError()));
     });
   } catch (err) {
     if (s.signal?.aborted) return giveBack({ kind: 'aborted' }, false);
@@ -143,23 +155,52 @@ export async function attemptOnce(job: Job, url: string, s: Settings, sink: Sink
   );
 
   s.progress.start(file, { total: total ?? item.size, offset, url });
+  // The body stops at the size we know (repodata's, or the server's Content-Length or
+  // Content-Range total): a chunked body that runs past it is not this file, and would fill the
+  // disk before the size check at the end, past the free-space check that counted only the
+  // known size. With no size at all: the cap, and the free-space check again as it grows.
+  const known = total ?? item.size;
+  const limit = known ?? s.unknownSizeCapBytes;
+  let nextSpaceCheck = known === null ? offset + SPACE_CHECK_STEP : Infinity;
   let received = offset;
   const current = writer;
-  const failure = await new Promise<unknown>((resolve) => {
+  const ended = await new Promise<BodyEnd>((resolve) => {
+    let settled = false;
+    const settle = (e: BodyEnd) => {
+      if (settled) return;
+      settled = true;
+      resolve(e);
+    };
     // Flowing mode sees every chunk got pushes before an error; the sink copies it into its
     // buffer at once, and asks for a pause while the disk catches up.
     req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
+      if (settled) return;
       onFetched(chunk.length);
+      if (received + chunk.length > limit) {
+        // Not one byte past the limit goes to disk.
+        settle({ kind: 'overrun' });
+        req.destroy();
+        return;
+      }
+      received += chunk.length;
       s.progress.update(file, received);
       if (!current.write(chunk)) {
         req.pause();
         current.onDrain(() => (current.failed ? req.destroy() : req.resume()));
       }
+      if (received >= nextSpaceCheck) {
+        nextSpaceCheck = received + SPACE_CHECK_STEP;
+        const free = freeBytes(s.cacheDir);
+        if (free !== null && free < FREE_SPACE_RESERVE) {
+          settle({ kind: 'no-space', free });
+          req.destroy();
+        }
+      }
     });
-    req.once('end', () => resolve(undefined));
-    req.once('error', (err) => resolve(err));
-    req.once('close', () => resolve(req.readableEnded ? undefined : (networkError ?? new Error('connection closed'))));
+    req.once('end', () => settle({ kind: 'end' }));
+    req.once('error', (err) => settle({ kind: 'error', err }));
+    req.once('close', () => settle(req.readableEnded ? { kind: 'end' } : { kind: 'error', err: closedError() }));
+    if (isClosed && !req.readableEnded) settle({ kind: 'error', err: closedError() });
   });
   req.destroy();
   // Always finish the writer: whatever arrived is on disk for the next try, error or not.
@@ -171,14 +212,46 @@ export async function attemptOnce(job: Job, url: string, s: Settings, sink: Sink
   } finally {
     await sidecarWritten;
   }
-  if (failure !== undefined) {
+  if (ended.kind === 'overrun') {
+    // The wrong file, or a server that never stops: nothing of it is kept; the next mirror may
+    // have the right one.
+    await discardPart(paths);
+    const what = known === null ? `the ${formatBytes(limit)} cap for a file of unknown size` : `its ${known} bytes`;
+    return { kind: 'give-up', failure: 'checksum', reason: `the body went on past ${what}; stopped` };
+  }
+  if (ended.kind === 'no-space') {
+    throw new KdebuginfoError(
+      `not enough free space: ${s.cacheDir} has ${formatBytes(ended.free)} free after ${formatBytes(received)} of ${file}, whose size no one gave; stopped to keep ${formatBytes(FREE_SPACE_RESERVE)} free`,
+      { hint: 'free some space, or put the cache on a larger filesystem with --cache-dir DIR' },
+    );
+  }
+  if (ended.kind === 'error') {
     if (s.signal?.aborted) return { kind: 'aborted' };
-    return { kind: 'retry', reason: `${describeTransferError(failure)} after ${formatBytes(received)}`, progressed: received > offset };
+    return { kind: 'retry', reason: `${describeTransferError(ended.err)} after ${formatBytes(received)}`, progressed: received > heldBefore };
   }
   if (total !== null && done.size !== total) {
-    return { kind: 'retry', reason: `body ended at ${done.size} of ${total} bytes`, progressed: done.size > offset };
+    return { kind: 'retry', reason: `body ended at ${done.size} of ${total} bytes`, progressed: done.size > heldBefore };
   }
   return finish(job, url, done.size, done.digests, s);
+}
+
+type BodyEnd = { kind: 'end' } | { kind: 'error'; err: unknown } | { kind: 'overrun' } | { kind: 'no-space'; free: number };
+
+/**
+ * While a body of unknown size grows, the cache's filesystem is measured every SPACE_CHECK_STEP
+ * bytes (a statfs, microseconds), and the download stops while FREE_SPACE_RESERVE is still free:
+ * a full filesystem fails more than this download (logs, package managers, logins).
+ */
+const SPACE_CHECK_STEP = 8 << 20;
+const FREE_SPACE_RESERVE = 64 << 20;
+
+function freeBytes(dir: string): number | null {
+  try {
+    const st = statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return null;
+  }
 }
 
 /** The .part is complete: verify it, then rename it into place or throw it away. */
@@ -188,7 +261,17 @@ async function finish(job: Job, url: string, size: number, digests: Map<string, 
     await discardPart(job.paths);
     return { kind: 'give-up', failure: 'checksum', reason: `${job.item.file} from ${url}: ${v.reason}` };
   }
-  await rename(job.paths.part, job.paths.final);
-  await rm(job.paths.sidecar, { force: true });
+  // rename replaces a link at the final name; it never writes through it.
+  try {
+    await rename(job.paths.part, job.paths.final);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw directoryError(job.paths.final);
+    throw new KdebuginfoError(`cannot move ${job.paths.part} to ${job.paths.final}: ${(err as Error).message}`, {
+      hint: code === 'EPERM' || code === 'EACCES' ? 'another user owns that name in the cache: remove it as its owner, or choose another --cache-dir' : undefined,
+      cause: err,
+    });
+  }
+  await removeEntry(job.paths.sidecar);
   return { kind: 'complete', size, sha256: v.sha256 };
 }

@@ -1,16 +1,15 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Exec } from '../exec.js';
 import { createHttpClient } from '../http.js';
-import { assertFreeSpace, ensureDir, type SpaceNeed } from '../cache.js';
+import { assertFreeSpace, ensureCacheDir, type SpaceNeed } from '../cache.js';
 import { silentProgress } from '../progress.js';
 import type { PackageRole } from '../../core/types.js';
 import { isSafeFileName } from '../../core/file-name.js';
 import { KdebuginfoError, ExitCode } from '../../errors.js';
 import { fetchJob } from './fetch-job.js';
-import { pathsFor, sizeOf } from './part-file.js';
+import { directoryError, entryAt, partSizeNoChange, pathsFor, removeEntry } from './part-file.js';
 import { SinkThread } from './sink.js';
-import { algorithmOf, algosFor, digestFile, verdictFor, verifiedByOf } from './verify.js';
+import { algorithmOf, algosFor, digestFile, verdictFor, verifiedByOf, type Verdict } from './verify.js';
 import type { DownloadItem, DownloadOptions, DownloadedFile, FileFailure, Job, Settings } from './types.js';
 
 /**
@@ -29,6 +28,13 @@ export const UNPACKED_FACTOR: Record<PackageRole, number> = {
 export function estimateUnpackedBytes(role: PackageRole | undefined, size: number): number {
   return size * UNPACKED_FACTOR[role ?? 'debuginfo'];
 }
+
+/**
+ * The cap on a body whose size no one gave. kernel-debuginfo, the largest package fetched, is
+ * 0.4 to 0.9 GB packed (see UNPACKED_FACTOR): 4 GiB leaves room for any real one and stops an
+ * endless body long before most disks fill (the free-space check stops it earlier on a small one).
+ */
+export const UNKNOWN_SIZE_CAP_BYTES = 4 * 2 ** 30;
 
 /**
  * Fetch every item into the cache, verified, and return where each is.
@@ -51,7 +57,7 @@ export async function downloadVerified(items: readonly DownloadItem[], options: 
     if (seen.has(item.file)) throw new KdebuginfoError(`${item.file} is listed twice`);
     seen.add(item.file);
   }
-  await ensureDir(options.cacheDir);
+  await ensureCacheDir(options.cacheDir);
   const progress = options.progress ?? silentProgress;
   const debug = options.debug ?? (() => {});
   const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
@@ -67,6 +73,8 @@ export async function downloadVerified(items: readonly DownloadItem[], options: 
     maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
     connectTimeoutMs,
     idleTimeoutMs,
+    unknownSizeCapBytes: options.unknownSizeCapBytes ?? UNKNOWN_SIZE_CAP_BYTES,
+    cacheDir: options.cacheDir,
     debug,
   };
   const jobs: Job[] = items.map((item) => ({ item, paths: pathsFor(options.cacheDir, item.file), algo: algorithmOf(item, progress) }));
@@ -83,7 +91,7 @@ export async function downloadVerified(items: readonly DownloadItem[], options: 
   let toFetch = 0;
   for (const [i, job] of jobs.entries()) {
     if (results[i] || job.item.size === null) continue;
-    const part = (await sizeOf(job.paths.part)) ?? 0;
+    const part = await partSizeNoChange(job.paths.part);
     toFetch += Math.max(0, job.item.size - (part <= job.item.size ? part : 0));
   }
   needs.push({ path: options.cacheDir, bytes: toFetch, what: 'downloads' });
@@ -160,18 +168,23 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   }
 }
 
-/** A verified cache hit, or undefined (after removing a bad file). */
+/** A verified cache hit, or undefined (after removing a bad file, or a link or foreign file in its place). */
 async function useCached(job: Job, s: Settings): Promise<DownloadedFile | undefined> {
-  const size = await sizeOf(job.paths.final);
-  if (size === null) return undefined;
-  const v = await verdictFor(job, job.paths.final, size, await digestFile(job.paths.final, algosFor(job)), s.exec);
-  if (!v.ok) {
-    s.progress.note(`${job.item.file}: the copy in the cache is not the expected file (${v.reason}): removed`);
-    await rm(job.paths.final, { force: true });
+  const { final } = job.paths;
+  const entry = await entryAt(final);
+  if (entry.kind === 'absent') return undefined;
+  if (entry.kind === 'directory') throw directoryError(final);
+  const read = entry.kind === 'ours' ? await digestFile(final, algosFor(job)) : null;
+  const v: Verdict = read
+    ? await verdictFor(job, final, read.size, read.digests, s.exec)
+    : { ok: false, reason: `${entry.kind === 'foreign' ? entry.what : 'not a regular file'}, not a file kdebuginfo wrote` };
+  if (!read || !v.ok) {
+    s.progress.note(`${job.item.file}: the copy in the cache is not the expected file (${v.ok ? 'unreadable' : v.reason}): removed`);
+    await removeEntry(final);
     return undefined;
   }
   s.progress.cached(job.item.file, verifiedByOf(job));
-  return { file: job.item.file, path: job.paths.final, size, sha256: v.sha256, verifiedBy: verifiedByOf(job), cached: true, url: null, fetchedBytes: 0, requests: 0 };
+  return { file: job.item.file, path: final, size: read.size, sha256: v.sha256, verifiedBy: verifiedByOf(job), cached: true, url: null, fetchedBytes: 0, requests: 0 };
 }
 
 /** What the cache holds for each item, without fetching or removing anything (--dry-run). */
@@ -183,14 +196,16 @@ export async function inspectCache(
   for (const item of items) {
     const paths = pathsFor(options.cacheDir, item.file);
     const job: Job = { item, paths, algo: algorithmOf(item, silentProgress) };
-    const size = await sizeOf(paths.final);
-    if (size !== null) {
-      const v = await verdictFor(job, paths.final, size, await digestFile(paths.final, algosFor(job)), options.exec);
-      out.push({ file: item.file, state: v.ok ? ('cached' as const) : ('damaged' as const), bytes: size });
+    const entry = await entryAt(paths.final);
+    if (entry.kind !== 'absent') {
+      // A link, a directory or someone else's file is no cached copy: a real run replaces it.
+      const read = entry.kind === 'ours' ? await digestFile(paths.final, algosFor(job)) : null;
+      const v = read ? await verdictFor(job, paths.final, read.size, read.digests, options.exec) : null;
+      out.push({ file: item.file, state: v?.ok ? ('cached' as const) : ('damaged' as const), bytes: read?.size ?? 0 });
       continue;
     }
-    const part = await sizeOf(paths.part);
-    out.push({ file: item.file, state: part ? ('partial' as const) : ('absent' as const), bytes: part ?? 0 });
+    const part = await partSizeNoChange(paths.part);
+    out.push({ file: item.file, state: part ? ('partial' as const) : ('absent' as const), bytes: part });
   }
   return out;
 }

@@ -39,8 +39,8 @@ type CreateHash = typeof import('node:crypto').createHash;
 /**
  * The sink thread's whole program. It runs from its own source text (`SINK_SOURCE`), so it works
  * the same from src/ (vitest), dist/ (tsc) and the single-file build (esbuild) with no second file
- * to ship: it must use only its parameters and JavaScript's globals, never an import or another
- * name of this module (the packaging tests download through both builds to prove it).
+ * to ship: it must use only its parameters and Node's globals (Buffer, process), never an import
+ * or another name of this module (the packaging tests download through both builds to prove it).
  */
 export function sinkThreadMain(port: MessagePort, fs: Fs, createHash: CreateHash): void {
   interface OpenSink {
@@ -58,8 +58,16 @@ export function sinkThreadMain(port: MessagePort, fs: Fs, createHash: CreateHash
         const hashes = m.algos.map((a): [string, ReturnType<CreateHash>] => [a, createHash(a)]);
         let pos = 0;
         let fd: number;
+        const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
         if (m.resumeFrom > 0) {
-          fd = fs.openSync(m.path, 'r+');
+          // Never through a link, and only a regular file of ours with no other name: the cache
+          // may be shared, and this open goes on to truncate and write.
+          fd = fs.openSync(m.path, O_RDWR | O_NOFOLLOW);
+          const st = fs.fstatSync(fd);
+          if (!st.isFile() || st.nlink !== 1 || st.uid !== (process.geteuid?.() ?? st.uid)) {
+            fs.closeSync(fd);
+            throw new Error('not a regular file of ours; not continued');
+          }
           const buf = Buffer.allocUnsafe(1 << 20);
           while (pos < m.resumeFrom) {
             const n = fs.readSync(fd, buf, 0, Math.min(buf.length, m.resumeFrom - pos), pos);
@@ -70,7 +78,14 @@ export function sinkThreadMain(port: MessagePort, fs: Fs, createHash: CreateHash
           // The file ends where its hashed prefix ends, whatever was beyond it.
           fs.ftruncateSync(fd, pos);
         } else {
-          fd = fs.openSync(m.path, 'w');
+          // A new file under this name, whatever was there (a link is removed, not followed);
+          // O_EXCL: if someone puts a name back in between, the open fails rather than follows.
+          try {
+            fs.unlinkSync(m.path);
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'ENOENT') throw err;
+          }
+          fd = fs.openSync(m.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
         }
         sinks.set(m.id, { fd, hashes, pos, error: null });
         reply({ ok: true, offset: pos });

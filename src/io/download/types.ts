@@ -46,6 +46,12 @@ export interface DownloadOptions {
   /** Other space the caller will need (a --dest copy, a bundle), checked in the same go. */
   extraSpace?: readonly SpaceNeed[];
   debug?: (line: string) => void;
+  /**
+   * The most a body is allowed when no one gave its size (no size from repodata, no
+   * Content-Length or Content-Range total): past it the try fails and the next mirror is tried
+   * (default UNKNOWN_SIZE_CAP_BYTES, 4 GiB). A body whose size is known stops at that size.
+   */
+  unknownSizeCapBytes?: number;
 }
 
 export interface DownloadedFile {
@@ -107,6 +113,9 @@ export interface Settings {
   maxRetryAfterMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  unknownSizeCapBytes: number;
+  /** For the free-space check while a body of unknown size grows. */
+  cacheDir: string;
   debug: (line: string) => void;
 }
 

@@ -1,8 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Exec } from '../exec.js';
 import type { Progress } from '../progress.js';
 import { nodeHashName } from '../../core/hash-name.js';
+import { isOurs } from './part-file.js';
 import type { DownloadItem, Job } from './types.js';
 
 /** The hash that decides for this item, or null when rpm's own digests must (no usable checksum). */
@@ -25,13 +27,27 @@ export function algosFor(job: Job): string[] {
   return job.algo && job.algo !== 'sha256' ? ['sha256', job.algo] : ['sha256'];
 }
 
-/** Digests of a whole file (the cache check, before any download starts). */
-export async function digestFile(path: string, algos: readonly string[]): Promise<Map<string, string>> {
-  const hashes = algos.map((a) => [a, createHash(a)] as const);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    for (const [, h] of hashes) h.update(chunk);
+/**
+ * Digests of a whole file (the cache check, before any download starts), read through a
+ * descriptor opened without following a link and checked to be a regular file of ours (a link
+ * to /dev/zero would never end; see part-file.ts); null when it is not one.
+ */
+export async function digestFile(path: string, algos: readonly string[]): Promise<{ size: number; digests: Map<string, string> } | null> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (!fh) return null;
+  try {
+    const st = await fh.stat();
+    if (!isOurs(st)) return null;
+    const hashes = algos.map((a) => [a, createHash(a)] as const);
+    let size = 0;
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }) as AsyncIterable<Buffer>) {
+      for (const [, h] of hashes) h.update(chunk);
+      size += chunk.length;
+    }
+    return { size, digests: new Map(hashes.map(([a, h]) => [a, h.digest('hex')])) };
+  } finally {
+    await fh.close();
   }
-  return new Map(hashes.map(([a, h]) => [a, h.digest('hex')]));
 }
 
 export type Verdict = { ok: true; sha256: string } | { ok: false; reason: string };
