@@ -84,7 +84,7 @@ export async function packageNames(exec: Exec, files: readonly string[]): Promis
  * repo disabled (local files whose dependencies are already met need no repo, and a dead
  * end-of-life repo cannot fail that); only if dependencies are missing do they retry with the
  * configured repos, each allowed to be unavailable. Never `--enablerepo=*` (what stap-prep does,
- * FIELD-NOTES §4).
+ * src/io/stap-prep.ts).
  */
 export async function installFiles(exec: Exec, pm: PackageManagerName, req: InstallRequest): Promise<ExecResult> {
   if (pm === 'rpm') {
