@@ -54,7 +54,9 @@ export interface InstallResult {
  * What differs between RPM and Debian/Ubuntu lives in the backend (src/backends/).
  */
 export async function runInstall(ctx: Context, opts: InstallOptions, verifier?: Verifier): Promise<InstallResult> {
-  const bundle = opts.fromBundle ? await openBundle(opts.fromBundle) : undefined;
+  // A dry run of an RPM bundle reads only its manifest: nothing is unpacked. A Debian bundle's
+  // files are read even then (apt simulates the install and vouches for them).
+  const bundle = opts.fromBundle ? await openBundle(opts.fromBundle, { manifestOnly: (m) => ctx.dryRun && packagingOf(m) === 'rpm' }) : undefined;
   try {
     let targetOpts: PlanOptions;
     if (bundle) {
@@ -156,9 +158,10 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
   };
   // A bundle's files are here already: where they come from is checked before anything else.
   const localFiles = local.map((l) => ({ path: l.path, file: l.item.file, name: l.item.name, version: '', sha256: null }));
-  if (bundle) await checkTrust(localFiles);
+  if (bundle && localFiles.every((f) => f.path !== '')) await checkTrust(localFiles);
   const ours = bundle ? missing.map((m) => ({ name: m.name, file: m.file })) : toFetch;
-  const { extra, alsoInstalled, alsoFetchedBytes } = await backend.preview(ours, bundle ? local.map((l) => l.path) : undefined, warnings);
+  const unpacked = localFiles.every((f) => f.path !== '');
+  const { extra, alsoInstalled, alsoFetchedBytes } = bundle && !unpacked ? { extra: '', alsoInstalled: [], alsoFetchedBytes: 0 } : await backend.preview(ours, bundle ? local.map((l) => l.path) : undefined, warnings);
   // With the package manager's own downloads (apt fetches the dependencies it adds itself).
   const total = (bundle ? local.reduce((n, l) => n + (l.item.size ?? 0), 0) : toFetch.reduce((n, r) => n + (r.size ?? 0), 0)) + alsoFetchedBytes;
   const count = missing.length;

@@ -37,6 +37,8 @@ import {
   type StreamRun,
 } from '../io/stap.js';
 import { ExitCode, KdebuginfoError, UsageError } from '../errors.js';
+import { checkReleaseToken } from '../core/kernel-release.js';
+import { showUntrusted } from '../core/untrusted-text.js';
 
 export type { VerifyLevel, VerifyDiagnosis, VerifyDiagnosisCode };
 export { explainContextFor, explainDiagnosis, type ExplainContext } from '../core/verify-explain.js';
@@ -293,9 +295,13 @@ export async function runVerify(ctx: Context, opts: VerifyOptions): Promise<Veri
 async function defaultKernel(root: string, running: string): Promise<string> {
   if (root === '/') return running;
   const ks = await installedKernelReleases(root);
-  if (ks.length === 1) return ks[0] as string;
   const dir = join(root, 'lib/modules');
-  throw new UsageError(ks.length === 0 ? `no kernel in ${dir}` : `several kernels in ${dir} (${ks.sort().join(', ')})`, 'name one with --kernel R');
+  if (ks.length === 1) {
+    // A directory name in the root reaches stap as `-r NAME`: it must be a plain release too.
+    checkReleaseToken(ks[0] as string, `the kernel in ${dir}`);
+    return ks[0] as string;
+  }
+  throw new UsageError(ks.length === 0 ? `no kernel in ${dir}` : `several kernels in ${dir} (${ks.sort().map(showUntrusted).join(', ')})`, 'name one with --kernel R');
 }
 
 /** The build tree an image root's lib/modules/R/build leads to, inside the root; else the devel package's place (`fallback`, absolute in the root). */

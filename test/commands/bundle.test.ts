@@ -158,7 +158,7 @@ describe('bundle', () => {
     expect(r.stdout).toMatch(/: OK$/m); // sha256sum -c
     for (const p of Object.values(FILES)) expect(r.stderr).toContain(`install.sh: ${fileOf(p)}: signature OK (key ID ${TEST_KEY_ID})\n`);
     expect(r.stderr).toContain(`install.sh: installed: ${NEVRAS.join(' ')}\n`);
-    expect(r.stderr).toContain('install.sh: rpm -ivh --nodeps ./kernel-debuginfo-4');
+    expect(r.stderr).toContain('install.sh: rpm -ivh --oldpackage --nodeps ./kernel-debuginfo-4');
     expect(r.stderr).toContain('--root given: the probe needs the running system; not verified');
     const q = rpmQuery(root, NEVRAS);
     expect(q.code).toBe(0);
