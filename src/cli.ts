@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import { createExec } from './io/exec.js';
 import { ExitCode, KdebuginfoError, UsageError } from './errors.js';
 import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
+import { VERIFY_LEVELS } from './core/verify-levels.js';
 import { checkReleaseToken } from './core/kernel-release.js';
 import { showUntrusted } from './core/untrusted-text.js';
 
@@ -450,7 +451,7 @@ Examples:
         .default('auto')
         .env(ENV.verifyLevel),
     )
-    .addOption(new Option('--timeout <seconds>', 'give stap this long (default: 120 s for resolve, 300 s for compile and run)').env(ENV.verifyTimeout))
+    .addOption(new Option('--timeout <seconds>', `give stap this long (default: ${VERIFY_LEVELS.resolve.timeoutMs / 1000} s for resolve, ${VERIFY_LEVELS.compile.timeoutMs / 1000} s for compile and run)`).env(ENV.verifyTimeout))
     .addHelpText(
       'after',
       `${targetHelp}
