@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { join } from 'node:path';
 import { readTarget } from '../backends/target.js';
 import type { Backend, OfflineExtra, PlanOptions, PlanResult, Resolved } from '../backends/types.js';
-import { chooseCacheDir, ensureDir } from '../io/cache.js';
+import { chooseCacheDir, ensureCacheDir } from '../io/cache.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import { createProgress, type Progress } from '../io/progress.js';
 import type { DownloadItem, DownloadOptions } from '../io/download.js';
@@ -44,7 +44,7 @@ export async function resolveForFetch(ctx: Context, opts: FetchOptions, bound?: 
  * already in the cache is looked at after the lock is held (the engine keeps a verified file).
  */
 export async function lockCache(ctx: Context, cacheDir: string, wait: boolean): Promise<{ lock: Lock; waited: boolean }> {
-  await ensureDir(cacheDir);
+  await ensureCacheDir(cacheDir);
   let waited = false;
   const lock = await acquireLock(join(cacheDir, CACHE_LOCK), {
     wait,

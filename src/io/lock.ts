@@ -1,4 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { KdebuginfoError } from '../errors.js';
 
 export interface Lock {
@@ -33,7 +34,7 @@ export async function acquireLock(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    const owner = Number((await readOwner(path)).trim());
     if (!Number.isInteger(owner) || owner <= 0 || !isAlive(owner)) {
       await rm(path, { force: true });
       continue;
@@ -49,5 +50,25 @@ export async function acquireLock(
     }
     if (opts.signal?.aborted) throw opts.signal.reason;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}
+
+/**
+ * The pid in a lock file, read without following a link: in a shared cache another user could
+ * plant `install.lock` as a symlink to a file of theirs (or a FIFO, hence O_NONBLOCK). Anything
+ * that is not a regular file reads as no owner, and is removed like a stale lock.
+ */
+async function readOwner(path: string): Promise<string> {
+  try {
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (!(await fh.stat()).isFile()) return '';
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(32), 0, 32, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
   }
 }

@@ -1,4 +1,5 @@
 import { createGunzip } from 'node:zlib';
+import { nodeHashName } from '../core/hash-name.js';
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -149,7 +150,8 @@ async function scanPrimary(
   isComplete: (m: PrimaryEntry[]) => boolean,
 ): Promise<PrimaryEntry[]> {
   const scanner = new PrimaryScanner((name) => wants(name), limits.packageElementChars);
-  const hash = meta.checksum && isHashName(meta.checksum.type) ? createHash(normaliseHash(meta.checksum.type)) : undefined;
+  const algo = meta.checksum ? nodeHashName(meta.checksum.type) : undefined;
+  const hash = algo ? createHash(algo) : undefined;
   const isGzip = meta.href.endsWith('.gz');
   const sent = byteLimit(meta.size ?? limits.primaryBytes, meta.size === undefined ? `over the ${formatBytes(limits.primaryBytes)} limit` : `larger than repomd.xml's size of ${meta.size} bytes`, hash);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [opened.body, sent];
@@ -203,5 +205,3 @@ function byteLimit(max: number, why: string, hash?: Hash): Transform {
   });
 }
 
-const isHashName = (t: string) => ['sha', 'sha1', 'sha256', 'sha512', 'sha384', 'sha224'].includes(t);
-const normaliseHash = (t: string) => (t === 'sha' ? 'sha1' : t);
