@@ -93,7 +93,7 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
     async probe(url) {
       try {
         show('HEAD', url);
-        const res = await http.head(url, signal ? { signal } : {});
+        const res = await untilAborted(http.head(url, signal ? { signal } : {}), signal);
         const len = res.headers['content-length'];
         return { ok: true, value: { size: len === undefined ? undefined : Number(len) } };
       } catch (err) {
@@ -114,6 +114,21 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
       }
     },
   };
+}
+
+/**
+ * `p`, or the signal's reason as soon as it aborts: got's promise waits out its retry backoff
+ * before it looks at the signal again (got/dist/source/core/index.js `_beforeError`).
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** File names of a listing page, parsed as it arrives (src/core/listing.ts ListingParser), at most `max` bytes of it. */
