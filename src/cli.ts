@@ -7,6 +7,7 @@ import { createExec } from './io/exec.js';
 import { ExitCode, KdebuginfoError, UsageError } from './errors.js';
 import { parseMirrorRewrites, type MirrorRewrite } from './core/mirrors.js';
 import { VERIFY_LEVELS } from './core/verify-levels.js';
+import { maskUrlCredentials } from './core/credentials.js';
 import { checkReleaseToken } from './core/kernel-release.js';
 import { showUntrusted } from './core/untrusted-text.js';
 
@@ -184,7 +185,8 @@ interface CommonOpts {
 }
 
 function buildContext(io: Io, env: Record<string, string | undefined>, flags: GlobalFlags): Context {
-  const write = (line: string) => io.stderr.write(`${line}\n`);
+  // Every line shown goes through the mask: a mirror's or proxy's credentials in a URL never reach the terminal.
+  const write = (line: string) => io.stderr.write(`${maskUrlCredentials(line)}\n`);
   const ui = {
     info: write,
     warn: (l: string) => write(`warning: ${l}`),
@@ -241,7 +243,8 @@ function rewritesFrom(opts: { mirror?: string[] }, env: Record<string, string | 
 }
 
 function printJson(io: Io, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // One key per line, so a URL never spans two JSON strings: the mask sees each whole.
+  io.stdout.write(`${maskUrlCredentials(JSON.stringify(value, null, 2))}\n`);
 }
 
 /** Run the CLI; returns the exit code. `argv` is the full process.argv (node, script, ...). */
@@ -284,7 +287,7 @@ Examples:
       const ctx = ctxFor(cmd);
       const r = await runPlan(ctx, targetFlags(o));
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatPlan(r));
+      else io.stdout.write(maskUrlCredentials(formatPlan(r)));
     });
   addMirrorOption(program.commands.find((c) => c.name() === 'plan')!);
 
@@ -308,7 +311,7 @@ Examples:
       const ctx = ctxFor(cmd);
       const r = await runResolve(ctx, { ...targetFlags(o), idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000 });
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatResolve(r));
+      else io.stdout.write(maskUrlCredentials(formatResolve(r)));
     });
 
   const addFetchOptions = (cmd: Command) =>
@@ -348,7 +351,7 @@ Examples:
       const ctx = ctxFor(cmd);
       const r = await runDownload(ctx, { ...fetchOptions(o), dest: o.dest });
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatDownload(r));
+      else io.stdout.write(maskUrlCredentials(formatDownload(r)));
     });
 
   addFetchOptions(addMirrorOption(addTargetOptions(program.command('bundle'))))
@@ -375,7 +378,7 @@ Examples:
       const ctx = ctxFor(cmd);
       const r = await runBundle(ctx, { ...fetchOptions(o), output: o.output, toolVersion: VERSION });
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatBundle(r));
+      else io.stdout.write(maskUrlCredentials(formatBundle(r)));
     });
 
   addMirrorOption(addTargetOptions(program.command('install')))
@@ -439,7 +442,7 @@ Examples:
           fromBundle: o.fromBundle,
         }, verifier);
         if (o.json) printJson(io, r);
-        else io.stdout.write(formatInstall(r));
+        else io.stdout.write(maskUrlCredentials(formatInstall(r)));
       },
     );
 
@@ -476,7 +479,7 @@ Examples:
       }
       const r = await runVerify(ctx, { kernel: o.kernel, os: o.os, root: o.root, level: o.level, ...(timeoutMs ? { timeoutMs } : {}) });
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatVerify(r));
+      else io.stdout.write(maskUrlCredentials(formatVerify(r)));
     });
 
   addMirrorOption(addTargetOptions(program.command('doctor')))
@@ -501,7 +504,7 @@ Examples:
       const ctx = ctxFor(cmd);
       const r = await runDoctor(ctx, { ...targetFlags(o), offline: Boolean(o.offline) });
       if (o.json) printJson(io, r);
-      else io.stdout.write(formatDoctor(r));
+      else io.stdout.write(maskUrlCredentials(formatDoctor(r)));
       exitCode = doctorExitCode(r);
     });
 
@@ -524,9 +527,9 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   const known = err instanceof KdebuginfoError;
   const code = known ? err.exitCode : ExitCode.failed;
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`kdebuginfo: ${message}\n`);
-  if (known && err.hint) io.stderr.write(`hint: ${err.hint}\n`);
-  if (!known && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  io.stderr.write(maskUrlCredentials(`kdebuginfo: ${message}\n`));
+  if (known && err.hint) io.stderr.write(maskUrlCredentials(`hint: ${err.hint}\n`));
+  if (!known && err instanceof Error && err.stack) io.stderr.write(maskUrlCredentials(`${err.stack}\n`));
   if (json) {
     const detail = known && err.detail && typeof err.detail === 'object' ? err.detail : {};
     printJson(io, {

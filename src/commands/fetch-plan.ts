@@ -4,6 +4,7 @@ import { readTarget } from '../backends/target.js';
 import type { Backend, OfflineExtra, PlanOptions, PlanResult, Resolved } from '../backends/types.js';
 import { chooseCacheDir, ensureCacheDir } from '../io/cache.js';
 import { acquireLock, type Lock } from '../io/lock.js';
+import { maskUrlCredentials } from '../core/credentials.js';
 import { createProgress, type Progress } from '../io/progress.js';
 import type { DownloadItem, DownloadOptions } from '../io/download.js';
 
@@ -82,7 +83,9 @@ export function cacheDirFor(ctx: Context, opts: Pick<FetchOptions, 'cacheDir'>):
 /** Progress on stderr: a live block on a terminal, plain lines otherwise. */
 export function progressFor(ctx: Context): Progress {
   const columns = (ctx.stderr as { columns?: unknown }).columns;
-  return createProgress(ctx.stderr as { write(s: string): unknown }, {
+  const stderr = ctx.stderr as { write(s: string): unknown };
+  // Progress names URLs: a mirror's credentials are masked there as everywhere else.
+  return createProgress({ write: (text: string) => stderr.write(maskUrlCredentials(text)) }, {
     isTty: ctx.isStderrTty,
     ...(typeof columns === 'number' ? { columns } : {}),
   });

@@ -258,4 +258,25 @@ describe('Ctrl-C and credentials', () => {
       expect(r.stdout + r.stderr).toContain('//***@127.0.0.1:');
     }
   });
+
+  it('credentials in a --mirror target are masked in download and bundle too: progress, --verbose, --json, text', async () => {
+    const withCredentials = fixture.server.url.replace('//', '//ann:s3cret@');
+    const mirrors = ['--mirror', `https://debuginfo.centos.org=${withCredentials}/debuginfo.centos.org`, '--mirror', `https://vault.centos.org=${withCredentials}/vault.centos.org`];
+    const cache = mkdtempSync(join(tmpdir(), 'kdebuginfo-cred-'));
+    try {
+      const json = await runCli(['download', '--json', '--verbose', ...KERNEL, ...mirrors, '--cache-dir', join(cache, 'c1')]);
+      expect(json.code, json.stderr).toBe(0);
+      expect(json.json().packages[0].url).toContain('//***@127.0.0.1:');
+      const text = await runCli(['download', ...KERNEL, ...mirrors, '--cache-dir', join(cache, 'c2')]);
+      expect(text.code, text.stderr).toBe(0);
+      const bundle = await runCli(['bundle', '--json', ...KERNEL, ...mirrors, '--cache-dir', join(cache, 'c1'), '-o', join(cache, 'k.tar.gz')]);
+      expect(bundle.code, bundle.stderr).toBe(0);
+      for (const r of [json, text, bundle]) {
+        expect(r.stdout + r.stderr).not.toContain('s3cret');
+        expect(r.stdout + r.stderr).toContain('//***@127.0.0.1:');
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
 });
