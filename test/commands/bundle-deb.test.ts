@@ -229,6 +229,32 @@ describe.skipIf(!isDebian12Host)('bundle and install --from-bundle for a Debian 
       expect(standIn.calls()).toHaveLength(1);
     });
 
+    it('install (no bundle) is the same flow: the engine fetches the two pinned .debs from the repository into the cache, apt-get installs the local files (STAND-IN); a second run changes nothing', async () => {
+      const apt = await makeAptEnv(work, repo.sourceLine);
+      const standIn = writeAptGetStandIn(work);
+      const env = { ...apt.env, PATH: `${standIn.binDir}:${process.env.PATH}` };
+      const installCache = join(work, 'install-cache');
+      const args = ['install', '--kernel', R, '--os', 'debian:12', '--yes', '--no-systemtap', '--verify', 'none', '--cache-dir', installCache, '--json'];
+      repo.server.resetLog();
+      const first = await runCli(args, { env, isRoot: true });
+      expect(first.code, first.stderr).toBe(0);
+      const main = repo.debs.slice(0, 2);
+      expect(debRequests().sort()).toEqual(main.map((d) => `GET ${d.file} 200`).sort());
+      for (const d of main) expect(sha256(join(installCache, d.file)), d.file).toBe(d.sha256);
+      const installs = standIn.calls();
+      expect(installs).toHaveLength(1);
+      expect(installs[0]!.slice(-2)).toEqual(main.map((d) => join(installCache, d.file)));
+      expect(first.json()).toMatchObject({ changed: true, failed: false, kernel: { uname: R }, os: { id: 'debian' } });
+      expect(first.json().packages.map((p: { action: string }) => p.action)).toEqual(['installed', 'installed']);
+
+      repo.server.resetLog();
+      const again = await runCli(args, { env, isRoot: true });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json()).toMatchObject({ changed: false, msg: `all 2 packages for ${R} are already installed (build ${V})` });
+      expect(debRequests()).toEqual([]);
+      expect(standIn.calls()).toHaveLength(1);
+    });
+
     it('leaves alone a dependency installed at a newer version (apt-get -y would refuse the downgrade); not a main package', async () => {
       const apt = await makeAptEnv(work, repo.sourceLine);
       markInstalled(apt.dpkgDir, { name: 'linux-kbuild-6.1', version: '6.1.510-1', arch: 'amd64' });
