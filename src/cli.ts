@@ -319,14 +319,16 @@ Examples:
       .addOption(new Option('--cache-dir <dir>', 'where downloads are kept (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir).argParser(nonEmptyDir))
       .addOption(new Option('--parallel <n>', 'files fetched at once').default('3').env(ENV.parallel))
       .option('--idle-timeout <seconds>', 'give up on a connection that sends nothing for this long', '30')
-      .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5');
+      .option('--retries <n>', 'retries per mirror on connection errors, timeouts, 429 and 5xx', '5')
+      .option('--no-wait', 'fail at once when another kdebuginfo holds the cache lock');
   /** The plan flags plus where and how to fetch, shared by download and bundle. */
-  const fetchOptions = (o: CommonOpts & { cacheDir?: string; parallel?: string; idleTimeout?: string; retries?: string }) => ({
+  const fetchOptions = (o: CommonOpts & { cacheDir?: string; parallel?: string; idleTimeout?: string; retries?: string; wait?: boolean }) => ({
     ...targetFlags(o),
     cacheDir: o.cacheDir,
     parallel: wholeNumber('--parallel', o.parallel ?? '3', 1, FLAG_LIMITS.parallel),
     idleTimeoutMs: positiveSeconds('--idle-timeout', o.idleTimeout ?? '30') * 1000,
     retries: wholeNumber('--retries', o.retries ?? '5', 0, FLAG_LIMITS.retries),
+    wait: o.wait !== false,
   });
 
   addFetchOptions(addMirrorOption(addTargetOptions(program.command('download'))))

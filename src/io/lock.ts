@@ -40,7 +40,7 @@ export async function acquireLock(
       continue;
     }
     if (!opts.wait) {
-      throw new KdebuginfoError(`another kdebuginfo (pid ${owner}) is installing; lock ${path}`, {
+      throw new KdebuginfoError(`another kdebuginfo (pid ${owner}) is using this cache; lock ${path}`, {
         hint: 'wait for it to finish, or run again without --no-wait to wait',
       });
     }

@@ -350,7 +350,7 @@ describe('the install lock', () => {
 
       const r = await install(s, ['--no-wait']);
       expect(r.code).toBe(1);
-      expect(lines(r.stderr)).toContain(`kdebuginfo: another kdebuginfo (pid ${pid}) is installing; lock ${lock}`);
+      expect(lines(r.stderr)).toContain(`kdebuginfo: another kdebuginfo (pid ${pid}) is using this cache; lock ${lock}`);
       expect(lines(r.stderr)).toContain('hint: wait for it to finish, or run again without --no-wait to wait');
       expect(rpmGets()).toEqual([]);
       expect(await readFile(lock, 'utf8')).toBe(`${pid}\n`);
