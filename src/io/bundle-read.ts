@@ -49,9 +49,10 @@ export interface OpenedBundle {
 
 export interface OpenBundleOptions {
   /**
-   * Read only manifest.json (checked as always) and unpack nothing: for --dry-run. A function
-   * decides once the manifest is read (a dry run of a .deb bundle still needs its files for apt's
-   * simulation; an RPM one does not).
+   * Check everything (the manifest, every member's name, size and sha256) but unpack nothing:
+   * for --dry-run, which must write nothing yet still say whether the real run would accept the
+   * bundle. A function decides once the manifest is read (a dry run of a .deb bundle still needs
+   * its files for apt's simulation; an RPM one does not).
    */
   manifestOnly?: boolean | ((manifest: BundleManifest) => boolean);
 }
@@ -106,11 +107,8 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
   const onManifest = (text: Buffer) => {
     manifest = checkManifest(text, bad, remake);
     manifestOnly = typeof opts.manifestOnly === 'function' ? opts.manifestOnly(manifest) : Boolean(opts.manifestOnly);
-    if (manifestOnly) {
-      done = true;
-      return;
-    }
     budget += MAX_INSTALLER_BYTES + manifest.packages.reduce((n, p) => n + Math.ceil(p.size / 512) * 512 + 2048, 0) + TAR_OVERHEAD;
+    if (manifestOnly) return; // checked as it streams past; nothing is written, so no space is needed
     const total = manifest.packages.reduce((n, p) => n + p.size, 0);
     manifestChecked = measureSpace([{ path: tmpdir(), bytes: total, what: 'unpacked bundle' }])
       .then(([space]) => {
@@ -168,8 +166,13 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
   };
 
   const unpack = async (entry: ReadEntry, p: BundleManifest['packages'][number]) => {
-    const dest = await unpackTo(p.file);
     const hash = createHash('sha256');
+    if (manifestOnly) {
+      for await (const chunk of entry as AsyncIterable<Buffer>) hash.update(chunk);
+      checkSum(hash.digest('hex'), p);
+      return;
+    }
+    const dest = await unpackTo(p.file);
     // 'wx': the temp dir is this call's own, and nothing in it is opened that this call did not create.
     await pipeline(
       entry,
@@ -182,13 +185,15 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
       createWriteStream(dest, { flags: 'wx', mode: 0o644 }),
       { signal: stop.signal },
     );
-    const actual = hash.digest('hex');
+    checkSum(hash.digest('hex'), p);
+    unpacked.set(p.file, dest);
+  };
+  const checkSum = (actual: string, p: BundleManifest['packages'][number]) => {
     if (actual !== p.sha256) {
       throw new KdebuginfoError(`${where}: ${p.file} has sha256 ${actual}, the manifest says ${p.sha256}`, {
         hint: 'the bundle is damaged or was changed: make it again with kdebuginfo bundle',
       });
     }
-    unpacked.set(p.file, dest);
   };
 
   const tar = await import('tar');

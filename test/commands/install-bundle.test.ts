@@ -48,7 +48,7 @@ describe('install --from-bundle', () => {
     const first = await runCli(args, { isRoot: true, env: offline });
     expect(first.code).toBe(0);
     const out = first.json();
-    expect(out).toMatchObject({ changed: true, failed: false, rc: 0, msg: `installed 3 package(s) for ${K}` });
+    expect(out).toMatchObject({ changed: true, failed: false, rc: 0, msg: `installed 3 package(s) for ${K} from the bundle` });
     expect(out.kernel.uname).toBe(K);
     expect(out.os).toMatchObject({ id: 'centos-stream', version: '9' });
     expect(out.packages.map((p: any) => p.action)).toEqual(['installed', 'installed', 'installed']);
@@ -56,7 +56,7 @@ describe('install --from-bundle', () => {
 
     const again = await runCli(args, { isRoot: true, env: offline });
     expect(again.code).toBe(0);
-    expect(again.json()).toMatchObject({ changed: false, msg: `all 3 packages for ${K} are already installed` });
+    expect(again.json()).toMatchObject({ changed: false, msg: `all 3 packages of the bundle for ${K} are already installed` });
   });
 
   it('refuses a bundle whose package was changed after it was made, naming the file and both digests', async () => {

@@ -143,17 +143,23 @@ describe('a bundle as kdebuginfo bundle writes it', () => {
     expect(await readdir(scratchTmp)).toEqual([]);
   });
 
-  it('manifest-only (for --dry-run) reads the manifest and nothing after it: the truncated rest is never reached', async () => {
-    const file = await bundleOf([dirMember, manifestMember(), { path: `${DIR}/${RPMS[0]!.file}`, size: RPMS[0]!.size, body: readFileSync(RPMS[0]!.path), truncateAfter: 100 }]);
-    const b = await openBundle(file, { manifestOnly: true });
+  it('manifest-only (for --dry-run) checks every member as the full read does but unpacks nothing', async () => {
+    const whole = await bundleOf([dirMember, manifestMember(), ...rpmMembers()]);
+    const b = await openBundle(whole, { manifestOnly: true });
     expect(b).toMatchObject({ unpacked: false, manifest: MANIFEST });
     expect(b.files.map((f) => f.path)).toEqual(['', '', '']);
     expect(await readdir(scratchTmp)).toEqual([]);
-    // The same bundle read whole fails at the truncation: the manifest-only read did stop early.
-    expect((await refusal(file)).message).toBe(`--from-bundle ${file}: not a readable .tar.gz bundle (Truncated input (needed 8192 more bytes, only 100 available))`);
+    await b.close();
+    // A truncated bundle is refused by the check-only read too: a dry run says what the real run would.
+    const file = await bundleOf([dirMember, manifestMember(), { path: `${DIR}/${RPMS[0]!.file}`, size: RPMS[0]!.size, body: readFileSync(RPMS[0]!.path), truncateAfter: 100 }]);
+    const truncated = `--from-bundle ${file}: not a readable .tar.gz bundle (Truncated input (needed 8192 more bytes, only 100 available))`;
+    expect((await refusal(file, { manifestOnly: true })).message).toBe(truncated);
+    expect((await refusal(file)).message).toBe(truncated);
+    expect(await readdir(scratchTmp)).toEqual([]);
     // Decided once the manifest is read.
-    const decided = await openBundle(file, { manifestOnly: (m) => m.packaging === 'rpm' });
+    const decided = await openBundle(whole, { manifestOnly: (m) => m.packaging === 'rpm' });
     expect(decided.unpacked).toBe(false);
+    await decided.close();
   });
 });
 
