@@ -87,8 +87,6 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
   let top: string | undefined;
   let manifest: BundleManifest | undefined;
   let manifestOnly = false;
-  /** The manifest is read and nothing more is wanted. */
-  let done = false;
   let budget = MAX_MANIFEST_BYTES + TAR_OVERHEAD;
   const seen = new Set<string>();
   const unpacked = new Map<string, string>();
@@ -204,7 +202,7 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
     zstd: false,
     brotli: false,
     onReadEntry: (entry: ReadEntry) => {
-      if (failure || done) {
+      if (failure) {
         entry.resume();
         return;
       }
@@ -245,9 +243,9 @@ export async function openBundle(file: string, opts: OpenBundleOptions = {}): Pr
         head = undefined;
       }
       if (!parser.write(data)) await once(parser, 'drain', { signal: stop.signal }).catch(() => {});
-      if (failure || done) break;
+      if (failure) break;
     }
-    if (!failure && !done) {
+    if (!failure) {
       if (head !== undefined && head.length > 0) parser.write(head);
       parser.end();
       await ended;
