@@ -1,5 +1,20 @@
-import type { InstallResult } from './install.js';
+import type { VerifyLevel } from '../core/verify-levels.js';
 import { ExitCode, KdebuginfoError } from '../errors.js';
+
+export type PackageAction = 'installed' | 'present' | 'would-install';
+
+export interface InstallResult {
+  changed: boolean;
+  failed: boolean;
+  msg: string;
+  rc: number;
+  kernel: { uname: string; version: string; release: string; arch: string; flavor: string };
+  os: { id: string; version: string; name: string };
+  packages: Array<{ role: string; name: string; file: string; action: PackageAction; size: number | null }>;
+  verify: { level: VerifyLevel; ok: boolean; detail: string } | null;
+  warnings: string[];
+  durationMs: number;
+}
 
 /**
  * The end of every install story, RPM or apt: a failed verification is exit 5 carrying the

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { Backend } from '../backends/types.js';
-import type { InstallResult } from './install.js';
+import type { InstallResult } from './install-result.js';
 import { UsageError } from '../errors.js';
 
 import { defaultVerifyLevel, type VerifyLevel, type VerifySituation } from '../core/verify-levels.js';

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { finishInstall, verifyAfterInstall } from './install-result.js';
+import { finishInstall, verifyAfterInstall, type InstallResult, type PackageAction } from './install-result.js';
 import { readTarget } from '../backends/target.js';
 import type { Backend, InstallItem, InstallSettings, PlanOptions, Resolved } from '../backends/types.js';
 import { installedKernels } from '../backends/rpm/target.js';
@@ -32,20 +32,7 @@ export interface InstallOptions extends PlanOptions {
   fromBundle?: string | undefined;
 }
 
-export type PackageAction = 'installed' | 'present' | 'would-install';
-
-export interface InstallResult {
-  changed: boolean;
-  failed: boolean;
-  msg: string;
-  rc: number;
-  kernel: { uname: string; version: string; release: string; arch: string; flavor: string };
-  os: { id: string; version: string; name: string };
-  packages: Array<{ role: string; name: string; file: string; action: PackageAction; size: number | null }>;
-  verify: { level: VerifyLevel; ok: boolean; detail: string } | null;
-  warnings: string[];
-  durationMs: number;
-}
+export type { InstallResult, PackageAction } from './install-result.js';
 
 /**
  * The main job, as one story for every packaging family: choose the target, see what is already

@@ -9,7 +9,7 @@
  * Headers from another upload of the same ABI still compile modules for it (that is what the
  * ABI promises), so a version difference there is a warning; in the debug package it is a failure.
  */
-import type { DebDoctorTarget, DiskPurpose, DoctorFacts } from './doctor.js';
+import type { DebDoctorTarget, DiskPurpose, DoctorFacts } from './doctor-types.js';
 import { compareDebKernelReleases, parseDebKernelRelease, splitDebVersion, UBUNTU_DDEBS, type DebKernelRelease, type InstalledDeb } from './debian.js';
 import { fail, installCommand, kdebuginfoInstall, pass, skip, warn, type Verdict } from './doctor-verdict.js';
 

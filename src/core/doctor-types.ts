@@ -1,7 +1,15 @@
 /** The shapes of doctor's facts and checks (the verdicts are in src/core/doctor.ts). */
 import type { KernelRelease, OsInfo, PackageSpec } from './types.js';
 import type { DebKernelRelease, DebOsInfo, DebPackageCandidates, InstalledDeb } from './debian.js';
-import type { CheckStatus, Verdict } from './doctor-verdict.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+/** What one check concludes (src/core/doctor-verdict.ts has its constructors). */
+export interface Verdict {
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
 
 export type CheckId =
   | 'distro'

@@ -2,16 +2,10 @@
  * What one doctor check concludes, its four constructors, and the words of a fix that both the
  * RPM checks (doctor.ts) and the Debian/Ubuntu ones (doctor-deb.ts) use.
  */
-import type { DoctorFacts, DoctorTarget } from './doctor.js';
+import type { DoctorFacts, DoctorTarget, Verdict } from './doctor-types.js';
 import { isDebFamily } from './debian.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
-
-export interface Verdict {
-  status: CheckStatus;
-  detail: string;
-  fix?: string;
-}
+export type { CheckStatus, Verdict } from './doctor-types.js';
 
 export const pass = (detail: string): Verdict => ({ status: 'pass', detail });
 export const skip = (detail: string): Verdict => ({ status: 'skip', detail });
