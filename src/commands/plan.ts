@@ -12,10 +12,10 @@ export async function runPlan(ctx: Context, opts: PlanOptions): Promise<PlanResu
 
 export function formatPlan(r: PlanResult): string {
   const lines = [`Kernel   ${r.kernel.uname}  (${r.kernel.flavor} flavour, ${r.kernel.arch})`, `OS       ${r.os.name}`, ''];
-  const viaApt = r.os.id === 'debian' || r.os.id === 'ubuntu';
   for (const p of r.packages) {
     lines.push(`${p.role.padEnd(17)} ${p.file || p.name}`);
-    if (p.candidates.length === 0) lines.push(viaApt ? '    (apt on the target chooses the source)' : '    (no public location)');
+    // The notes below say why (apt on another release, or a distribution with no public mirror).
+    if (p.candidates.length === 0) lines.push('    (no location known here: see the notes)');
     p.candidates.forEach((c, i) => lines.push(`    ${i + 1}. ${c}`));
   }
   for (const n of r.notes) lines.push('', `Note: ${n}`);
