@@ -109,6 +109,11 @@ export interface Backend {
   // --- install ---------------------------------------------------------------------------
   /** Refuse what this family cannot do (an apt install into --root, a package manager it has not). */
   checkInstall(s: InstallSettings, how: { fromBundle: boolean }, warnings: string[]): Promise<void>;
+  /**
+   * Before anything is fetched: what would refuse the install after the download (no trusted key,
+   * a root this family cannot install into) fails now, naming the fix.
+   */
+  preflight(s: InstallSettings, how: { fromBundle: boolean }): Promise<void>;
   /** SystemTap itself, when missing (asked, or --yes). */
   ensureSystemtap(s: InstallSettings, warnings: string[]): Promise<void>;
   /** The packages to install: from the plan, or from a bundle's manifest. */

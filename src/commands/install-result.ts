@@ -13,6 +13,8 @@ export interface InstallResult {
   packages: Array<{ role: string; name: string; file: string; action: PackageAction; size: number | null }>;
   verify: { level: VerifyLevel; ok: boolean; detail: string } | null;
   warnings: string[];
+  /** What to do next, in commands the user can paste (empty when there is nothing to add). */
+  next: string[];
   durationMs: number;
 }
 

@@ -79,13 +79,13 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
     rewrites: opts.rewrites,
     userAgent: opts.userAgent,
   };
-  await backend.checkInstall(s, { fromBundle: bundle !== undefined }, warnings);
   if (root === '/' && !ctx.isRoot && !ctx.dryRun) {
     throw new KdebuginfoError('installing packages on this host needs root', {
       exitCode: ExitCode.needsRoot,
       hint: 'run it with sudo, or use --dry-run to see what would change',
     });
   }
+  await backend.checkInstall(s, { fromBundle: bundle !== undefined }, warnings);
   // Decided before anything changes: a verification that cannot run is a usage error now, not
   // a failure after the packages went in.
   const runVerification = decideVerification(ctx, backend, opts.verify, verifier);
@@ -96,7 +96,8 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
   const missing = items.filter((i) => !present.has(i.key));
   await backend.compareWithStapPrep(items, missing, warnings);
 
-  const base = { kernel: backend.json.kernel, os: backend.json.os, failed: false, rc: 0, warnings };
+  const next = nextSteps(backend, ctx.dryRun);
+  const base = { kernel: backend.json.kernel, os: backend.json.os, failed: false, rc: 0, warnings, next };
   const sizes = new Map<string, number | null>(items.map((i) => [i.key, i.size]));
   const report = (action: (i: InstallItem) => InstallResult['packages'][number]['action']) =>
     items.map((i) => ({ role: i.role, name: i.name, file: i.file, action: action(i), size: sizes.get(i.key) ?? null }));
@@ -112,6 +113,8 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
     });
 
   if (missing.length === 0) return allPresent();
+  // Before anything is fetched: what would stop the install after the download stops it now.
+  await backend.preflight(s, { fromBundle: bundle !== undefined });
 
   // What to install: the bundle's own files, or found where they can be fetched.
   let toFetch: Resolved[] = [];
@@ -166,7 +169,11 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
 
   if (ctx.isInteractive && !opts.yes) {
     const list = missing.map((m) => `  ${m.file || m.name} (${sizes.get(m.key) == null ? 'size unknown' : formatBytes(sizes.get(m.key) as number)})`).join('\n');
-    ctx.ui.info(`To install for ${backend.uname}:\n${list}${alsoInstalled.length > 0 ? `\n  and their dependencies: ${alsoInstalled.join(', ')}` : ''}`);
+    const from = bundle ? `the bundle ${opts.fromBundle}` : hostsOf(toFetch);
+    ctx.ui.info(
+      `To install for ${backend.uname} (${backend.json.os.name}) into ${root === '/' ? '/ (this host)' : root}, from ${from}:\n${list}` +
+        `${alsoInstalled.length > 0 ? `\n  and their dependencies: ${alsoInstalled.join(', ')}` : ''}`,
+    );
     if (!(await promptConfirm(ctx, `${bundle ? '' : `Download ${formatBytes(total)} and i`}${bundle ? 'I' : ''}nstall ${count} package(s)${bundle ? ' from the bundle' : ''}${backend.installVia}?`))) {
       throw new KdebuginfoError('cancelled: nothing was installed', { exitCode: ExitCode.failed });
     }
@@ -253,14 +260,29 @@ export function formatInstall(r: InstallResult): string {
   if (r.verify) lines.push(`verify (${r.verify.level}): ${r.verify.ok ? 'ok' : 'FAILED'}: ${r.verify.detail}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   lines.push(`took ${(r.durationMs / 1000).toFixed(1)} s`);
-  if (!r.failed) {
-    lines.push(
-      '',
-      'Try the probe:',
-      `  stap -v -e 'probe kernel.function("kernel_clone") !, kernel.function("_do_fork") !, kernel.function("do_fork") { printf("%s[%d] forks\\n", execname(), pid()) }' -c 'sh -c "sleep 1 & wait"'`,
-    );
-  }
+  if (!r.failed && r.next.length > 0) lines.push('', 'Next:', ...r.next.map((n) => `  ${n}`));
   return lines.join('\n') + '\n';
+}
+
+/** The probe every SystemTap tutorial starts with, on the fork path of any kernel generation. */
+const TRY_THE_PROBE = `stap -v -e 'probe kernel.function("kernel_clone") !, kernel.function("_do_fork") !, kernel.function("do_fork") { printf("%s[%d] forks\\n", execname(), pid()) }' -c 'sh -c "sleep 1 & wait"'`;
+
+/**
+ * What to do next, only where it is true: the probe on the host's running kernel; a dry run says
+ * how to make it real; an image root or a kernel that is not running cannot be probed from here.
+ */
+function nextSteps(backend: Backend, dryRun: boolean): string[] {
+  const k = backend.uname;
+  if (dryRun) return [`run the same command without --dry-run to install`];
+  if (backend.root !== '/') return [`inside the image, once it boots ${k}: kdebuginfo verify, then try the probe`];
+  if (!backend.isRunning) return [`kdebuginfo verify --kernel ${k} --level compile (proves it without running ${k})`, `after booting ${k}: ${TRY_THE_PROBE}`];
+  return [`try the probe: ${TRY_THE_PROBE}`];
+}
+
+/** The hosts the packages come from, for the confirmation (credentials are masked at output). */
+function hostsOf(packages: readonly Resolved[]): string {
+  const hosts = [...new Set(packages.map((p) => { try { return new URL(p.url).host; } catch { return p.url; } }))];
+  return hosts.length > 0 ? hosts.join(', ') : 'the mirrors';
 }
 
 export type { Backend };

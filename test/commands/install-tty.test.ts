@@ -103,7 +103,7 @@ describe('install on a terminal', () => {
     expect(await t.exit).toBe(0);
     const screen = flat(t.screen());
     expect(screen).toContain(`✔ Several kernels are installed in ${s.root}. Which one? ${K362}`);
-    expect(screen).toContain(`To install for ${K362}:`);
+    expect(screen).toContain(`To install for ${K362} (`);
     expect(screen).toContain(`✔ Download ${DOWNLOAD_362} and install 3 package(s)? Yes`);
     expect(screen).toContain(`installed 3 package(s) for ${K362}`);
     expect(installedPackages(s.root)).toEqual(nvrasFor(K362));

@@ -74,6 +74,7 @@ const install = (s: ScratchRoot, args: string[], opts: { isRoot?: boolean; mirro
   });
 
 const lines = (text: string) => text.split('\n');
+const isDebianFamilyHost = /^ID="?(debian|ubuntu)"?$/m.test(existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '');
 const rpmGets = (server: MirrorServer = mirror.server) => server.requests.filter((q) => q.method === 'GET' && q.path.endsWith('.rpm'));
 const actions = (out: { packages: Array<{ file: string; action: string }> }) => out.packages.map((p) => [p.file, p.action]);
 
@@ -106,6 +107,8 @@ describe('install into a scratch root', () => {
     // The --json contract: {changed, failed, msg, rc, kernel, os, packages:[{name, file, action}], verify, warnings}.
     for (const k of ['changed', 'failed', 'msg', 'rc', 'kernel', 'os', 'packages', 'verify', 'warnings']) expect(out).toHaveProperty(k);
     expect(out).toMatchObject({ changed: true, failed: false, rc: 0, msg: `installed 3 package(s) for ${K362}`, verify: null, warnings: [] });
+    // Into an image root: the probe is for once it boots, not this host's kernel.
+    expect(out.next).toEqual([`inside the image, once it boots ${K362}: kdebuginfo verify, then try the probe`]);
     expect(out.packages.map((p: { name: string }) => p.name)).toEqual(['kernel-debuginfo', 'kernel-debuginfo-common-x86_64', 'kernel-devel']);
     expect(out.kernel).toEqual({ uname: K362, version: '5.14.0', release: '362.el9', arch: 'x86_64', flavor: 'default' });
     expect(out.os).toEqual({ id: 'centos-stream', version: '9', name: 'CentOS Stream 9' });
@@ -163,6 +166,8 @@ describe('install into a scratch root', () => {
     const total = FILES_362.map(fixtureSize).reduce((a, b) => a + b, 0);
     expect(out.msg).toBe(`would download ${formatBytes(total)} and install 3 package(s) for ${K362}`);
     expect(out.msg).toMatch(/^would download 2\d\.\d KiB and install 3 package\(s\)/);
+    // A dry run's next step is the real run, not a probe of a kernel that has no debuginfo yet.
+    expect(out.next).toEqual(['run the same command without --dry-run to install']);
     expect(actions(out)).toEqual(FILES_362.map((f) => [f, 'would-install']));
     expect(out.packages.map((p: { size: number }) => p.size)).toEqual(FILES_362.map(fixtureSize));
     expect(installedPackages(s.root)).toEqual([]);
@@ -242,9 +247,13 @@ describe('signatures', () => {
 
   it('refuses when the root trusts no key and none is given; --gpg-key FILE supplies one', async () => {
     const s = await scratch([K362], []);
+    mirror.server.resetLog();
     const r = await install(s, []);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toContain(`kdebuginfo: no trusted GPG keys: none in ${s.root}/etc/pki/rpm-gpg and no --gpg-key given`);
+    // Refused before the download, not after it.
+    expect(rpmGets()).toEqual([]);
+    expect(existsSync(s.cache)).toBe(false);
     expect(lines(r.stderr)).toContain(
       'hint: pass the distro key with --gpg-key FILE (e.g. RPM-GPG-KEY-centosofficial), or --no-gpgcheck to skip the check',
     );
@@ -477,6 +486,14 @@ describe('Ctrl-C', () => {
 });
 
 describe('without root or a terminal', () => {
+  it.skipIf(!isDebianFamilyHost)('an RPM kernel into / of a Debian/Ubuntu host is refused up front, even as a dry run (exit 2)', async () => {
+    const r = await runCli(['install', '--kernel', K362, '--os', 'centos-stream:9', '--dry-run', '--json'], { isRoot: true, env: { KDEBUGINFO_MIRROR: mirror.mirrorEnv } });
+    expect(r.code).toBe(2);
+    expect(r.json().msg).toMatch(new RegExp(`^${K362.replace(/[.]/g, '\\.')} is a CentOS Stream 9 kernel, and this host is (debian|ubuntu): its RPMs cannot be installed into / here$`));
+    expect(lines(r.stderr)).toContain(`hint: install into an image root with --root DIR, fetch them with kdebuginfo download or bundle, or run kdebuginfo on the CentOS Stream 9 host`);
+    expect(mirror.server.requests).toEqual([]);
+  });
+
   it('installing onto this host as non-root is exit 4', async () => {
     const r = await runCli(['install', '--kernel', K362, '--os', 'centos-stream:9', '--yes'], {
       isRoot: false,

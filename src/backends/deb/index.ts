@@ -81,6 +81,10 @@ export function debBackend(ctx: Context, target: DebTarget): Backend {
       });
     },
 
+    async preflight() {
+      // apt checks its own signatures; checkInstall already refused --root and a foreign apt.
+    },
+
     async ensureSystemtap(s, warnings) {
       await ensureSystemtap(ctx, s, warnings, { question: 'Install systemtap with apt?', install: () => installSystemtapDeb(ctx, s) });
     },

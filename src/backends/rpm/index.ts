@@ -20,7 +20,12 @@ import { runStapPrep } from '../../io/stap-prep.js';
 import { ensureSystemtap } from '../systemtap.js';
 import { resolveOrThrow } from './resolve.js';
 import { join } from 'node:path';
-import { KdebuginfoError } from '../../errors.js';
+import { ExitCode, KdebuginfoError, UsageError } from '../../errors.js';
+import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { readHostFacts } from '../../io/host.js';
+import { isDebFamily } from '../../core/debian.js';
+import { parseOsReleaseFields } from '../../core/os-release.js';
 
 export function rpmBackend(ctx: Context, target: Target, where: { root: string; isRunning: boolean }): Backend {
   const { kernel, os } = target;
@@ -58,7 +63,28 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
     },
 
     async checkInstall() {
-      // Every RPM target can be installed into the host or an image root.
+      if (where.root !== '/') return;
+      // An RPM kernel planned on a Debian/Ubuntu host (a control machine): its packages cannot
+      // go into this host's /, only into an image root, or be fetched for the target.
+      const host = await readHostFacts('/');
+      const id = host.osRelease ? parseOsReleaseFields(host.osRelease.text).ID : undefined;
+      if (id !== undefined && isDebFamily(id)) {
+        throw new UsageError(
+          `${kernel.uname} is a ${os.name} kernel, and this host is ${id}: its RPMs cannot be installed into / here`,
+          `install into an image root with --root DIR, fetch them with kdebuginfo download or bundle, or run kdebuginfo on the ${os.name} host`,
+        );
+      }
+    },
+
+    async preflight(s) {
+      if (where.root !== '/') {
+        try {
+          await access(where.root, constants.W_OK);
+        } catch {
+          throw new KdebuginfoError(`--root ${where.root} is not writable by this user`, { exitCode: ExitCode.usage, hint: 'run as root, or choose an image root you can write' });
+        }
+      }
+      if (!s.noGpgcheck && (await trustedKeyFiles(where.root, s.gpgKeys)).length === 0) throw noTrustedKeys(where.root);
     },
 
     async ensureSystemtap(s, warnings) {
@@ -126,11 +152,7 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
         return;
       }
       const keys = await trustedKeyFiles(where.root, s.gpgKeys);
-      if (keys.length === 0) {
-        throw new KdebuginfoError(`no trusted GPG keys: none in ${join(where.root, 'etc/pki/rpm-gpg')} and no --gpg-key given`, {
-          hint: 'pass the distro key with --gpg-key FILE (e.g. RPM-GPG-KEY-centosofficial), or --no-gpgcheck to skip the check',
-        });
-      }
+      if (keys.length === 0) throw noTrustedKeys(where.root);
       const verdicts = await checkSignatures(ctx.exec, files.map((f) => f.path), keys);
       const bad = [...verdicts.entries()].filter(([, v]) => v.verdict !== 'signed');
       if (bad.length > 0) {
@@ -152,6 +174,12 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
       return pm;
     },
   };
+}
+
+function noTrustedKeys(root: string): KdebuginfoError {
+  return new KdebuginfoError(`no trusted GPG keys: none in ${join(root, 'etc/pki/rpm-gpg')} and no --gpg-key given`, {
+    hint: 'pass the distro key with --gpg-key FILE (e.g. RPM-GPG-KEY-centosofficial), or --no-gpgcheck to skip the check',
+  });
 }
 
 async function choosePackageManager(ctx: Context, wanted: InstallSettings['packageManager'], root: string): Promise<PackageManagerName> {
