@@ -66,8 +66,10 @@ interface ParsedDist {
  * Dist tags kdebuginfo knows. `el7a`: RHEL/CentOS 7 altarch 4.14 kernels (`4.14.0-115.el7a.aarch64`).
  * `el9s`: CentOS SIG builds on Stream (`kernel-5.14.0-362.el9s` on cbs.centos.org,
  * `5.14.0-438.el9s.x86_64+rt` in an LKML report). `elNuek`: Oracle UEK (`5.4.17-2102.201.3.el8uek`).
+ * `aa7a`: the CentOS 7 AltArch aarch64 kernels before el7a (`3.19.0-0.80.aa7a.aarch64`, whose
+ * debuginfo is under debuginfo.centos.org/7/aarch64/): read as EL7 altarch, like `el7a`.
  */
-const DIST_TAG = /^(?:el(\d+)(?:_(\d+)|(a|s|uek))?|fc(\d+))$/;
+const DIST_TAG = /^(?:el(\d+)(?:_(\d+)|(a|s|uek))?|fc(\d+)|aa(\d+)a)$/;
 
 function parseDistTag(component: string): ParsedDist | undefined {
   const m = DIST_TAG.exec(component);
@@ -75,6 +77,7 @@ function parseDistTag(component: string): ParsedDist | undefined {
   if (m[4] !== undefined) {
     return { tag: component, kind: 'fc', major: Number(m[4]), minor: undefined, variant: '' };
   }
+  if (m[5] !== undefined) return { tag: component, kind: 'el', major: Number(m[5]), minor: undefined, variant: 'a' };
   const variant = (m[3] ?? '') as ParsedDist['variant'];
   return {
     tag: component,
@@ -218,6 +221,13 @@ export function parseKernelRelease(input: string): KernelRelease {
     );
   }
 
+  // A package name (`kernel-4.18.0-348.7.1.el8_5.x86_64`, `kernel-rt-...`) instead of the release.
+  const pkg = /^kernel(?:-[a-z0-9]+)*-(\d.*)$/.exec(uname);
+  if (pkg) {
+    const release = (pkg[1] as string).replace(/\.rpm$/, '');
+    fail(uname, `is a package name, not a kernel release: pass the release as uname -r prints it (--kernel ${showUntrusted(release)})`);
+  }
+
   const dash = uname.indexOf('-');
   if (dash < 0) notAForm(uname);
   const version = uname.slice(0, dash);
@@ -270,7 +280,7 @@ export function parseKernelRelease(input: string): KernelRelease {
   if (distAt <= 0) {
     fail(
       uname,
-      `has no dist tag kdebuginfo knows in its release "${release}" (expected elN, elN_M, el7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)`,
+      `has no dist tag kdebuginfo knows in its release "${release}" (expected elN, elN_M, el7a, aa7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)`,
     );
   }
   const dist = parseDistTag(releaseParts[distAt] as string) as ParsedDist;
@@ -382,4 +392,13 @@ export function distTagInfo(k: Pick<KernelRelease, 'release' | 'distTag'>): Dist
     before: parts.slice(0, at),
     after: parts.slice(at + 1),
   };
+}
+
+/**
+ * Does this string look like an RPM-family kernel release or package (a dist tag such as `.el8_5`,
+ * `.fc39`, `.aa7a`, or a `kernel-` package prefix), even one the grammar refuses? Then the RPM
+ * parser's error (which names what is missing) is the one to show, whatever the host's distro.
+ */
+export function looksLikeRpmKernel(input: string): boolean {
+  return /^kernel(-[a-z0-9]+)*-\d/.test(input) || /\.(?:el\d+(?:_\d+|a|s|uek)?|fc\d+|aa\d+a)(?:[.+]|$)/.test(input);
 }

@@ -753,6 +753,13 @@ describe('debTargetFor', () => {
     expect(t).toMatchObject({ kernel: { uname: R, family: 'debian' }, os: { id: 'debian', version: '12' }, arch: 'amd64', aptIsTarget: false, isRunning: false, notes: [] });
   });
 
+  it('on a Debian host, an RPM-shaped --kernel (arch forgotten, a package name) is left to the RPM parser, whose error names what is wrong', async () => {
+    const debianRoot = root(fixtureOsRelease('debian-12'));
+    for (const kernel of ['4.18.0-348.7.1.el8_5', 'kernel-4.18.0-348.7.1.el8_5.x86_64', '3.19.0-0.80.aa7a.aarch64']) {
+      expect(await debTargetFor(ctx(), { kernel, os: undefined, root: debianRoot }), kernel).toBeUndefined();
+    }
+  });
+
   it('the one kernel in an image root, or the newest with newest-installed', async () => {
     expect((await debTargetFor(ctx(), { kernel: undefined, os: undefined, root: root(fixtureOsRelease('debian-12'), [R]) }))?.kernel.uname).toBe(R);
     const two = root(fixtureOsRelease('debian-12'), ['6.1.0-47-cloud-amd64', R, 'not-a-kernel']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { UsageError } from '../../src/errors.js';
-import { distTagInfo, isSeparateRtBuild, parseKernelRelease } from '../../src/core/kernel-release.js';
+import { distTagInfo, isSeparateRtBuild, looksLikeRpmKernel, parseKernelRelease } from '../../src/core/kernel-release.js';
 import type { Flavor, KernelRelease } from '../../src/core/types.js';
 
 type Row = [
@@ -318,11 +318,11 @@ describe('parseKernelRelease', () => {
     // Amazon Linux 2 (`uname -r` in a Docker tutorial), Fedora ELN (LTP report), RHEL 6 MRG's el6rt.
     [
       '5.10.157-139.675.amzn2.x86_64',
-      'kernel release "5.10.157-139.675.amzn2.x86_64" has no dist tag kdebuginfo knows in its release "139.675.amzn2" (expected elN, elN_M, el7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)',
+      'kernel release "5.10.157-139.675.amzn2.x86_64" has no dist tag kdebuginfo knows in its release "139.675.amzn2" (expected elN, elN_M, el7a, aa7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)',
     ],
     [
       '6.15.0-0.rc3.20250423gitbc3372351d0c.30.eln147.aarch64+64k',
-      'kernel release "6.15.0-0.rc3.20250423gitbc3372351d0c.30.eln147.aarch64+64k" has no dist tag kdebuginfo knows in its release "0.rc3.20250423gitbc3372351d0c.30.eln147" (expected elN, elN_M, el7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)',
+      'kernel release "6.15.0-0.rc3.20250423gitbc3372351d0c.30.eln147.aarch64+64k" has no dist tag kdebuginfo knows in its release "0.rc3.20250423gitbc3372351d0c.30.eln147" (expected elN, elN_M, el7a, aa7a, elNs, elNuek or fcNN, e.g. 4.18.0-348.7.1.el8_5.x86_64)',
     ],
     [
       '3.10.33-rt32.43.el6rt.x86_64',
@@ -429,5 +429,24 @@ describe('distTagInfo', () => {
       variant: 'uek',
       minor: undefined,
     });
+  });
+});
+
+describe('what a user types instead of a release (first hour)', () => {
+  it('the CentOS 7 AltArch aarch64 form aa7a is EL7 altarch, like el7a', () => {
+    const k = parseKernelRelease('3.19.0-0.80.aa7a.aarch64');
+    expect(k).toMatchObject({ version: '3.19.0', release: '0.80.aa7a', arch: 'aarch64', distTag: 'aa7a', distKind: 'el', distMajor: 7, flavor: 'default', family: 'kernel' });
+  });
+
+  it('a package name is named as one, with the release to pass instead', () => {
+    expect(() => parseKernelRelease('kernel-4.18.0-348.7.1.el8_5.x86_64')).toThrow(
+      'kernel release "kernel-4.18.0-348.7.1.el8_5.x86_64" is a package name, not a kernel release: pass the release as uname -r prints it (--kernel 4.18.0-348.7.1.el8_5.x86_64)',
+    );
+    expect(() => parseKernelRelease('kernel-debuginfo-4.18.0-348.7.1.el8_5.x86_64.rpm')).toThrow('(--kernel 4.18.0-348.7.1.el8_5.x86_64)');
+  });
+
+  it('RPM-shaped strings are recognised as such, whatever the host (so their error is the RPM parser\'s)', () => {
+    for (const s of ['4.18.0-348.7.1.el8_5', 'kernel-4.18.0-348.7.1.el8_5.x86_64', '3.19.0-0.80.aa7a.aarch64', '6.5.6-300.fc39.x86_64']) expect(looksLikeRpmKernel(s), s).toBe(true);
+    for (const s of ['6.1.0-56-cloud-amd64', '6.8.0-45-generic', '6.12.38+deb13-amd64']) expect(looksLikeRpmKernel(s), s).toBe(false);
   });
 });

@@ -16,7 +16,7 @@ import {
   type DebOsInfo,
 } from '../../core/debian.js';
 import { parseOsReleaseFields } from '../../core/os-release.js';
-import { parseKernelRelease } from '../../core/kernel-release.js';
+import { looksLikeRpmKernel, parseKernelRelease } from '../../core/kernel-release.js';
 import { dpkgArchitecture, readKernelBuildFacts, thisMachineDebArch } from '../../io/apt.js';
 import { readHostFacts } from '../../io/host.js';
 import { installedKernelReleases } from '../../io/rpm.js';
@@ -78,7 +78,8 @@ export async function debTargetFor(ctx: Context, opts: TargetOptions, how: { ann
   } else {
     kernel = tryParse(uname, hostOs?.id) ?? tryParse(uname, undefined);
     if (kernel === undefined) {
-      if (hostOs === undefined || isRpmKernel(uname)) return undefined;
+      // An RPM-shaped string (even a wrong one) is the RPM parser's to judge: its error names what is missing.
+      if (hostOs === undefined || isRpmKernel(uname) || looksLikeRpmKernel(uname)) return undefined;
       if (!fromFlag) {
         throw new UsageError(
           `the running kernel ${uname} is not a ${hostOs.name} kernel release kdebuginfo knows (e.g. ${hostOs.id === 'ubuntu' ? '6.8.0-45-generic' : '6.1.0-56-cloud-amd64'})`,

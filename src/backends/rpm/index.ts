@@ -62,18 +62,21 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
       return [];
     },
 
-    async checkInstall() {
+    async checkInstall(_s, _how, warnings) {
       if (where.root !== '/') return;
       // An RPM kernel planned on a Debian/Ubuntu host (a control machine): its packages cannot
-      // go into this host's /, only into an image root, or be fetched for the target.
+      // go into this host's /, only into an image root, or be fetched for the target. A dry run
+      // may still show what that host would do, saying so.
       const host = await readHostFacts('/');
       const id = host.osRelease ? parseOsReleaseFields(host.osRelease.text).ID : undefined;
-      if (id !== undefined && isDebFamily(id)) {
-        throw new UsageError(
-          `${kernel.uname} is a ${os.name} kernel, and this host is ${id}: its RPMs cannot be installed into / here`,
-          `install into an image root with --root DIR, fetch them with kdebuginfo download or bundle, or run kdebuginfo on the ${os.name} host`,
-        );
+      if (id === undefined || !isDebFamily(id)) return;
+      const why = `${kernel.uname} is a ${os.name} kernel, and this host is ${id}: its RPMs cannot be installed into / here`;
+      if (ctx.dryRun) {
+        warnings.push(`${why}; this dry run shows what a ${os.name} host would do`);
+        ctx.ui.warn(warnings[warnings.length - 1] as string);
+        return;
       }
+      throw new UsageError(why, `install into an image root with --root DIR, fetch them with kdebuginfo download or bundle, or run kdebuginfo on the ${os.name} host`);
     },
 
     async preflight(s) {
