@@ -8,7 +8,8 @@ import { rewriteUrl, type MirrorRewrite } from './mirrors.js';
 import { rpmvercmp } from './rpm-version.js';
 import { maskUrlCredentials } from './credentials.js';
 
-export type Found<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** `isUnreachable`: no answer at all from the host (DNS, refused, timeout, TLS), as opposed to an answer without the file. */
+export type Found<T> = { ok: true; value: T } | { ok: false; reason: string; isUnreachable?: boolean };
 
 /** What the resolver needs from the network; src/io/mirror-client.ts implements it over HTTP. */
 export interface RepoAccess {
@@ -39,7 +40,11 @@ export interface Attempt {
   /** Where it looked, as it may be shown: credentials masked (maskUrlCredentials). */
   location: string;
   method: ResolveSource;
-  outcome: 'found' | 'absent' | 'unavailable';
+  /**
+   * `absent`: the host answered and the file is not there; `unavailable`: it answered, but not
+   * usably (no repodata, a broken body); `unreachable`: no answer at all (DNS, refused, timeout, TLS).
+   */
+  outcome: 'found' | 'absent' | 'unavailable' | 'unreachable';
   reason?: string;
   /** Versions of the same package and arch that do exist there, nearest first. */
   nearest?: string[];
@@ -182,7 +187,7 @@ async function resolveOne(
         });
         continue;
       }
-      record({ location: loc.repo, method: 'repodata', outcome: 'unavailable', reason: r.reason });
+      record({ location: loc.repo, method: 'repodata', outcome: r.isUnreachable ? 'unreachable' : 'unavailable', reason: r.reason });
     }
 
     // Only this package's own names are kept: the page may list tens of thousands of files.
@@ -201,14 +206,21 @@ async function resolveOne(
       });
       continue;
     }
-    record({ location: dirUrl, method: 'listing', outcome: 'unavailable', reason: listing.ok ? 'no links' : listing.reason });
+    record({
+      location: dirUrl,
+      method: 'listing',
+      outcome: !listing.ok && listing.isUnreachable ? 'unreachable' : 'unavailable',
+      reason: listing.ok ? 'no links' : listing.reason,
+    });
 
     const probe = await access.probe(fileUrl);
     if (probe.ok) {
       record({ location: fileUrl, method: 'probe', outcome: 'found' });
       return { ...base, url: fileUrl, size: probe.value.size ?? null, checksum: null, source: 'probe' };
     }
-    record({ location: fileUrl, method: 'probe', outcome: 'absent', reason: probe.reason });
+    // Only a 404 or 410 says the file is not there; a 500 or a refused HEAD says nothing about it.
+    const outcome = probe.isUnreachable ? 'unreachable' : /^HTTP 4(04|10)$/.test(probe.reason) ? 'absent' : 'unavailable';
+    record({ location: fileUrl, method: 'probe', outcome, reason: probe.reason });
   }
   return undefined;
 }

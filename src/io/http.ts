@@ -17,7 +17,17 @@ export interface HttpSettings {
   idleTimeoutMs?: number;
   /** Retries for idempotent requests on connection errors, 5xx and 429. */
   retries?: number;
+  /**
+   * First backoff, ms, after a request that got no answer at all (isNoAnswer: DNS, refused,
+   * reset, TLS), doubling after; 1000 unless set. Resolve sets it low: a few quick tries, then
+   * the next host (src/backends/rpm/resolve.ts).
+   */
+  noAnswerRetryDelayMs?: number;
 }
+
+/** Each client's first backoff after a request that got no answer (HttpSettings.noAnswerRetryDelayMs). */
+const noAnswerDelays = new WeakMap<Got, number>();
+const backoffMs = (attempt: number, base: number) => Math.min(base * 2 ** attempt, 10_000);
 
 /**
  * The one HTTP client: got, with our User-Agent (some mirrors answer 406 without one),
@@ -30,7 +40,8 @@ export async function createHttpClient(s: HttpSettings): Promise<Got> {
   // No proxy variable: no hook at all, and hpagent is never loaded. (`s.env &&`: plain-JS
   // callers such as bench/resolve.mjs may pass none.)
   const beforeRequest = s.env && hasProxyVariable(s.env) ? [routeThroughProxy(s.env, s.debug)] : [];
-  return got.extend({
+  const noAnswerDelay = s.noAnswerRetryDelayMs ?? 1000;
+  const client = got.extend({
     headers: { 'user-agent': s.userAgent },
     timeout: { connect: s.connectTimeoutMs ?? 15_000, socket: s.idleTimeoutMs ?? 30_000 },
     retry: {
@@ -38,7 +49,8 @@ export async function createHttpClient(s: HttpSettings): Promise<Got> {
       methods: ['GET', 'HEAD'],
       statusCodes: [408, 429, 500, 502, 503, 504, 521, 522, 524],
       // Backoff: 1s, 2s, 4s... capped; Retry-After is honoured up to retry.maxRetryAfter.
-      calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : Math.min(1000 * 2 ** (attemptCount - 1), 10_000)),
+      calculateDelay: ({ attemptCount, computedValue, error }) =>
+        computedValue === 0 ? 0 : backoffMs(attemptCount - 1, isNoAnswer(error) ? noAnswerDelay : 1000),
       maxRetryAfter: 60_000,
     },
     hooks: {
@@ -54,6 +66,8 @@ export async function createHttpClient(s: HttpSettings): Promise<Got> {
       ],
     },
   });
+  noAnswerDelays.set(client, noAnswerDelay);
+  return client;
 }
 
 /**
@@ -106,6 +120,20 @@ export function describeHttpError(err: unknown): string {
   return e.message ?? String(err);
 }
 
+/**
+ * A request that failed before any HTTP answer: the name did not resolve, the connection was
+ * refused, reset or timed out, TLS failed, or a proxy could not reach the host (hpagent's
+ * "Bad response: 502"). Only for errors of opening a request (openGet, a HEAD): a body that breaks
+ * after a status is an answer that went wrong, not a host that could not be reached. A redirect
+ * this client refuses (a KdebuginfoError from the hook) or a proxy that is down (thrown before
+ * this is asked, src/io/mirror-client.ts) are not this either.
+ */
+export function isNoAnswer(err: unknown): boolean {
+  if (err instanceof KdebuginfoError) return false;
+  const e = err as { name?: string; response?: unknown };
+  return httpStatusOf(err) === undefined && e.response === undefined && e.name !== 'MaxRedirectsError' && e.name !== 'ReadError';
+}
+
 export function httpStatusOf(err: unknown): number | undefined {
   return (err as { response?: { statusCode?: number } }).response?.statusCode;
 }
@@ -149,6 +177,7 @@ export async function openGet(http: Got, url: string, opts: { signal?: AbortSign
     let failure: unknown;
     let retryAfterMs: number | undefined;
     let isRetried = false;
+    let isAnswer = true;
     try {
       const opened = await responseOf(
         http.stream(url, {
@@ -167,10 +196,11 @@ export async function openGet(http: Got, url: string, opts: { signal?: AbortSign
       retryAfterMs = retryAfterOf(opened.headers['retry-after']);
     } catch (err) {
       failure = err;
+      isAnswer = !isNoAnswer(err);
       isRetried = RETRIED_CODES.has(String((err as { code?: unknown }).code));
     }
     if (!isRetried || opts.signal?.aborted || attempt >= retries) throw failure;
-    const backoff = Math.min(1000 * 2 ** attempt, 10_000);
+    const backoff = backoffMs(attempt, isAnswer ? 1000 : (noAnswerDelays.get(http) ?? 1000));
     if (retryAfterMs !== undefined && retryAfterMs > 60_000) throw failure;
     await sleep(retryAfterMs ?? backoff, undefined, opts.signal ? { signal: opts.signal } : undefined);
   }

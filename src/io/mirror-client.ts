@@ -10,7 +10,7 @@ import { ListingParser, safeRepoUrl } from '../core/listing.js';
 import { RESOLVE_LIMITS, type ResolveLimits } from '../core/limits.js';
 import { maskUrlCredentials } from '../core/credentials.js';
 import { formatBytes } from '../core/format.js';
-import { BodyLimitError, describeHttpError, httpStatusOf, openGet, readBounded, refuseDeclaredOver, type OpenedBody } from './http.js';
+import { BodyLimitError, describeHttpError, httpStatusOf, isNoAnswer, openGet, readBounded, refuseDeclaredOver, type OpenedBody } from './http.js';
 import { proxyFailureOf, ProxyUnreachableError } from './proxy.js';
 
 export interface MirrorClientOptions {
@@ -27,6 +27,11 @@ export interface MirrorClientOptions {
  * the next method or location. Two things throw instead: Ctrl-C (the signal's reason), and a
  * proxy that cannot be used at all (ProxyUnreachableError), since every other location through
  * it would fail the same way and "not found on any mirror" would hide the cause.
+ *
+ * A request that gets no answer at all (isNoAnswer: DNS, refused, timeout, TLS) is a failure
+ * marked `isUnreachable`, and its origin is remembered: every later request to that origin fails
+ * at once with the same reason. Without that, each of the ~20 locations of one kernel waited out
+ * its own retries against the same dead host (a minute of silence before "not found").
  */
 export function createMirrorClient(http: Got, debug: (line: string) => void = () => {}, options: MirrorClientOptions = {}): RepoAccess {
   const limits: ResolveLimits = { ...RESOLVE_LIMITS, ...options.limits };
@@ -43,14 +48,45 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
     return describeHttpError(err);
   };
   const get = (url: string, headers?: Record<string, string>) => openGet(http, url, { signal, ...(headers ? { headers } : {}) });
+  const deadOrigins = new Map<string, string>();
+  const originOf = (url: string) => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return url;
+    }
+  };
+  type Failure = { ok: false; reason: string; isUnreachable?: boolean };
+  /** The remembered failure of a URL whose origin gave no answer before. */
+  const knownDead = (url: string, prefix = ''): Failure | undefined => {
+    const reason = deadOrigins.get(originOf(url));
+    if (reason === undefined) return undefined;
+    debug(`skipping ${maskUrlCredentials(url)}: its host gave no answer before (${reason})`);
+    return { ok: false, reason: `${prefix}${reason}`, isUnreachable: true };
+  };
+  /** A failed request to open `url`: unreachable (and remembered) when no answer came at all. */
+  const openFailure = (err: unknown, url: string, prefix = ''): Failure => {
+    const reason = reasonOf(err, url);
+    if (!isNoAnswer(err)) return { ok: false, reason: `${prefix}${reason}` };
+    deadOrigins.set(originOf(url), reason);
+    return { ok: false, reason: `${prefix}${reason}`, isUnreachable: true };
+  };
 
   return {
     async scanRepodata(repo, wants, isComplete) {
       const repomdUrl = `${repo}repodata/repomd.xml`;
+      const dead = knownDead(repomdUrl, 'repomd.xml: ');
+      if (dead) return dead;
       let repomdXml: string;
+      let opened: OpenedBody;
       try {
         show('GET', repomdUrl);
-        repomdXml = (await readBounded(await get(repomdUrl), limits.repomdBytes, 'repomd.xml')).toString('utf8');
+        opened = await get(repomdUrl);
+      } catch (err) {
+        return openFailure(err, repomdUrl, 'repomd.xml: ');
+      }
+      try {
+        repomdXml = (await readBounded(opened, limits.repomdBytes, 'repomd.xml')).toString('utf8');
       } catch (err) {
         return { ok: false, reason: `repomd.xml: ${reasonOf(err, repomdUrl)}` };
       }
@@ -67,18 +103,33 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
         // zstd/xz/bz2 primaries (Fedora uses zstd) need decoders Node 20 lacks: use the listing.
         return { ok: false, reason: `primary data compressed as ${primary.href.split('.').pop()} is not supported` };
       }
+      const deadPrimary = knownDead(primaryUrl, `${primary.href}: `);
+      if (deadPrimary) return deadPrimary;
+      let openedPrimary: OpenedBody;
       try {
         show('GET', primaryUrl);
-        return { ok: true, value: await scanPrimary(await get(primaryUrl), primary, limits, wants, isComplete) };
+        openedPrimary = await get(primaryUrl);
+      } catch (err) {
+        return openFailure(err, primaryUrl, `${primary.href}: `);
+      }
+      try {
+        return { ok: true, value: await scanPrimary(openedPrimary, primary, limits, wants, isComplete) };
       } catch (err) {
         return { ok: false, reason: `${primary.href}: ${reasonOf(err, primaryUrl)}` };
       }
     },
 
     async listDirectory(url, keep) {
+      const dead = knownDead(url);
+      if (dead) return dead;
+      let opened: OpenedBody;
       try {
         show('GET', url);
-        const opened = await get(url);
+        opened = await get(url);
+      } catch (err) {
+        return openFailure(err, url);
+      }
+      try {
         const type = String(opened.headers['content-type'] ?? '');
         if (type && !/html|text/i.test(type)) {
           opened.body.destroy();
@@ -91,6 +142,8 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
     },
 
     async probe(url) {
+      const dead = knownDead(url);
+      if (dead) return dead;
       try {
         show('HEAD', url);
         const res = await untilAborted(http.head(url, signal ? { signal } : {}), signal);
@@ -107,10 +160,10 @@ export function createMirrorClient(http: Got, debug: (line: string) => void = ()
             const total = /\/(\d+)$/.exec(String(opened.headers['content-range'] ?? ''))?.[1];
             return { ok: true, value: { size: total ? Number(total) : undefined } };
           } catch (err2) {
-            return { ok: false, reason: reasonOf(err2, url) };
+            return openFailure(err2, url);
           }
         }
-        return { ok: false, reason: reasonOf(err, url) };
+        return openFailure(err, url);
       }
     },
   };

@@ -130,24 +130,56 @@ describe('resolve over HTTP against the fixture mirror', () => {
     for (const q of mirror.server.requests) expect(q.headers['user-agent']).toMatch(/^kdebuginfo\//);
   });
 
-  it('exits 3 for an unknown kernel, listing every location tried and the nearest versions there', async () => {
+  it('exits 3 for an unknown kernel: what is missing, the host that answered, "did you mean" the nearest release, a few locations tried', async () => {
     const r = await resolve(['--kernel', '4.18.0-348.5.1.el8_5.x86_64', '--os', 'centos:8']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('kdebuginfo: not found on any mirror: kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-debuginfo-common-x86_64-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-devel-4.18.0-348.5.1.el8_5.x86_64.rpm');
-    expect(r.stderr).toContain(
-      `kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/debuginfo.centos.org/8/x86_64/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5`,
+    const host = new URL(mirror.server.url).host;
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      'kdebuginfo: not found on any mirror: kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-debuginfo-common-x86_64-4.18.0-348.5.1.el8_5.x86_64.rpm, kernel-devel-4.18.0-348.5.1.el8_5.x86_64.rpm',
+      `answered without them: ${host}`,
+      // The fixture has 348.2.1 and 348.7.1 on either side; the newer one, pasteable as it stands.
+      'did you mean 4.18.0-348.7.1.el8_5.x86_64?',
+      'tried 18 locations:',
+    ]);
+    // One line per package, the one naming the versions that do exist there, then a count.
+    expect(lines).toContain(
+      `  kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/debuginfo.centos.org/8/x86_64/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5, 4.18.0-305.3.1.el8`,
     );
-    expect(r.stderr).toContain(
-      `kernel-devel-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/vault.centos.org/8.5.2111/BaseOS/x86_64/os/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5`,
+    expect(lines).toContain(
+      `  kernel-devel-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/vault.centos.org/8.5.2111/BaseOS/x86_64/os/: absent; nearest there: 4.18.0-348.2.1.el8_5, 4.18.0-348.7.1.el8_5`,
     );
-    expect(r.stderr).toContain(`mirror.facebook.net/centos-debuginfo/8/x86_64/: unavailable (repomd.xml: HTTP 404)`);
-    expect(r.stderr).toContain('hint: check --kernel and --os');
+    expect(lines.filter((l) => l.startsWith('  kernel-'))).toHaveLength(4);
+    expect(lines.at(-2)).toBe('  and 14 more (see --json or --verbose)');
+    expect(lines.at(-1)).toBe('hint: check --kernel and --os, or name a mirror that has these files with --mirror FROM=TO');
     const out = r.json();
-    expect(out.ok).toBe(false);
-    expect(out.rc).toBe(3);
+    expect(out).toMatchObject({ ok: false, rc: 3, outcome: 'not-found', answered: [host], unreachable: [], didYouMean: '4.18.0-348.7.1.el8_5.x86_64' });
     expect(out.missing).toHaveLength(3);
-    // Every request stayed on the local server.
+    // --json keeps every location tried, each on the local server.
+    expect(out.attempts.filter((a: any) => a.outcome !== 'found')).toHaveLength(18);
+    expect(out.attempts).toContainEqual(
+      expect.objectContaining({ location: `${mirror.server.url}/mirror.facebook.net/centos-debuginfo/8/x86_64/`, outcome: 'unavailable', reason: 'repomd.xml: HTTP 404' }),
+    );
     for (const a of out.attempts) expect(a.location.startsWith(mirror.server.url)).toBe(true);
+  });
+
+  it('lists every location tried with --verbose', async () => {
+    const r = await resolve(['--kernel', '4.18.0-348.5.1.el8_5.x86_64', '--os', 'centos:8', '--verbose']);
+    expect(r.code).toBe(3);
+    const tried = r.stderr.split('\n').filter((l) => l.startsWith('tried kernel-'));
+    expect(tried).toHaveLength(18);
+    expect(r.stderr).toContain(`kernel-debuginfo-4.18.0-348.5.1.el8_5.x86_64: repodata ${mirror.server.url}/mirror.facebook.net/centos-debuginfo/8/x86_64/: unavailable (repomd.xml: HTTP 404)`);
+  });
+
+  it('suggests the release a dropped dist-tag suffix meant (el8 for el8_5), keeping the arch and flavour', async () => {
+    const r = await resolve(['--kernel', '4.18.0-348.7.1.el8.x86_64', '--os', 'centos:8']);
+    expect(r.code).toBe(3);
+    expect(r.stderr.split('\n')).toContain('did you mean 4.18.0-348.7.1.el8_5.x86_64?');
+    expect(r.json().didYouMean).toBe('4.18.0-348.7.1.el8_5.x86_64');
+    const debug = await resolve(['--kernel', '4.18.0-348.5.1.el8_5.x86_64+debug', '--os', 'centos:8']);
+    expect(debug.code).toBe(3);
+    // The fixture has kernel-debug-debuginfo 348.7.1 (and no kernel-debug-devel at all): the suggestion keeps +debug.
+    expect(debug.json().didYouMean).toBe('4.18.0-348.7.1.el8_5.x86_64+debug');
   });
 });
 

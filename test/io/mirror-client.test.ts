@@ -158,3 +158,44 @@ describe('Ctrl-C', () => {
     expect(server.requests[0]!.bytesSent).toBeLessThan(200);
   });
 });
+
+describe('a host that gives no answer at all', () => {
+  /** A server that accepts each connection and closes it at once, before any status: counts them. */
+  async function hangingUp() {
+    const { createServer } = await import('node:net');
+    let connections = 0;
+    const srv = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    return { url, connections: () => connections, close: () => new Promise<void>((resolve) => srv.close(() => resolve())) };
+  }
+
+  it('is unreachable after its retries, and every later request to that origin fails at once with the same reason', async () => {
+    const dead = await hangingUp();
+    try {
+      const got = await createHttpClient({ userAgent: 'kdebuginfo-test', env: {}, retries: 2, noAnswerRetryDelayMs: 10, connectTimeoutMs: 2000 });
+      const c = createMirrorClient(got, () => {}, { limits });
+      const first = await c.scanRepodata(`${dead.url}/a/`, wants, never);
+      expect(first).toEqual({ ok: false, reason: 'repomd.xml: ECONNRESET', isUnreachable: true });
+      expect(dead.connections()).toBe(3);
+      expect(await c.listDirectory(`${dead.url}/b/Packages/`)).toEqual({ ok: false, reason: 'ECONNRESET', isUnreachable: true });
+      expect(await c.probe(`${dead.url}/b/Packages/x.rpm`)).toEqual({ ok: false, reason: 'ECONNRESET', isUnreachable: true });
+      expect(dead.connections()).toBe(3);
+      // Another origin is asked as before.
+      server.route('/r/x.rpm', { kind: 'file', body: 'rpm' });
+      expect(await c.probe(`${server.url}/r/x.rpm`)).toMatchObject({ ok: true });
+    } finally {
+      await dead.close();
+    }
+  });
+
+  it('a host that answers, even 500 or a body cut short, is not unreachable', async () => {
+    server.route('/r/x.rpm', { kind: 'file', body: 'oops', status: 500 });
+    const c = await client();
+    expect(await c.probe(`${server.url}/r/x.rpm`)).toEqual({ ok: false, reason: 'HTTP 500' });
+    expect(await c.listDirectory(`${server.url}/r/`)).toEqual({ ok: false, reason: 'HTTP 404' });
+  });
+});

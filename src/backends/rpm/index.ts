@@ -55,7 +55,7 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
     },
 
     async resolve(opts) {
-      return resolveOrThrow(ctx, planFor(opts.rewrites), os, opts);
+      return resolveOrThrow(ctx, planFor(opts.rewrites), { os, kernel }, opts);
     },
 
     async offlineExtras() {
@@ -141,7 +141,7 @@ export function rpmBackend(ctx: Context, target: Target, where: { root: string; 
     async resolveForInstall(missing, s) {
       const wanted = planned.filter((p) => missing.some((m) => m.key === nvraOf(p)));
       // The common package may be retargeted by the debuginfo package's Requires.
-      return { kind: 'resolved', packages: await resolveOrThrow(ctx, wanted, os, s, json) };
+      return { kind: 'resolved', packages: await resolveOrThrow(ctx, wanted, { os, kernel }, s, json) };
     },
 
     async preview() {
