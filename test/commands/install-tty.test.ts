@@ -85,6 +85,8 @@ function onTerminal(args: string[]): Session {
 
 const ARROW_DOWN = '\x1b[B';
 const ENTER = '\r';
+/** What the terminal sends for Ctrl-C; in raw mode (a prompt is up) it reaches the CLI as a key. */
+const CTRL_C = '\x03';
 
 describe('install on a terminal', () => {
   it('asks which kernel (arrow keys, Enter) and to confirm the download, then installs the chosen one', async () => {
@@ -122,6 +124,35 @@ describe('install on a terminal', () => {
     expect(t.screen().split(/\r?\n/)).toContain('kdebuginfo: cancelled: nothing was installed');
     expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
     expect(installedPackages(s.root)).toEqual([]);
+  });
+
+  it('Ctrl-C at the confirmation: exit 130 with one line, no stack trace, nothing downloaded or installed', async () => {
+    const s = await twoKernelRoot();
+    const t = onTerminal(['install', '--root', s.root, '--cache-dir', s.cache, '--kernel', K362]);
+    await t.waitFor(`Download ${DOWNLOAD_362} and install 3 package(s)? (Y/n)`);
+    t.type(CTRL_C);
+    expect(await t.exit).toBe(130);
+    const after = t.screen().slice(t.screen().lastIndexOf('(Y/n)'));
+    // What follows the question: the end of its line, then exactly one line of ours.
+    expect(after.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)).toEqual(['(Y/n)', 'kdebuginfo: interrupted']);
+    expect(t.screen()).not.toContain('ExitPromptError');
+    expect(t.screen()).not.toMatch(/^\s+at /m);
+    expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
+    expect(installedPackages(s.root)).toEqual([]);
+  });
+
+  it('Ctrl-C at the kernel picker: exit 130 with one line, no stack trace', async () => {
+    const s = await twoKernelRoot();
+    const t = onTerminal(['install', '--root', s.root, '--cache-dir', s.cache]);
+    await t.waitFor('❯ 5.14.0-998.el9.x86_64 (newest installed)');
+    t.type(CTRL_C);
+    expect(await t.exit).toBe(130);
+    const lines = t.screen().split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    expect(lines[lines.length - 1]).toBe('kdebuginfo: interrupted');
+    expect(lines.filter((l) => l.startsWith('kdebuginfo:'))).toEqual(['kdebuginfo: interrupted']);
+    expect(t.screen()).not.toContain('ExitPromptError');
+    expect(t.screen()).not.toMatch(/^\s+at /m);
+    expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
   });
 
   it('with --yes on a terminal it never prompts: the kernel choice is exit 2 naming --kernel', async () => {
