@@ -88,6 +88,8 @@ export function progressFor(ctx: Context): Progress {
   return createProgress({ write: (text: string) => stderr.write(maskUrlCredentials(text)) }, {
     isTty: ctx.isStderrTty,
     ...(typeof columns === 'number' ? { columns } : {}),
+    // Ctrl-C: the live block stops redrawing in place (the CLI prints its own line below it).
+    signal: ctx.signal,
   });
 }
 

@@ -17,6 +17,18 @@ export interface ProgressOptions {
   now?: () => number;
   /** Minimum time between two redraws of the live block, ms (default 100). */
   redrawMs?: number;
+  /**
+   * Ctrl-C: once aborted the live block is left as last drawn (whole lines) and never redrawn:
+   * the CLI has printed its own line below it (src/cli.ts, run), so moving the cursor back up
+   * by the block's height would land on the wrong rows and leave half-overwritten lines.
+   */
+  signal?: AbortSignal;
+  /**
+   * Calls `fn` every `ms` until the returned function is called (default: an unref'd
+   * setInterval). A stalled transfer sends no bytes, so nothing else would redraw its line.
+   * Tests pass a fake one and call `fn` themselves.
+   */
+  every?: (ms: number, fn: () => void) => () => void;
 }
 
 /**
@@ -49,10 +61,16 @@ interface Active {
   samples: Array<[number, number]>;
   /** Highest 25 % step already reported (non-TTY). */
   quarter: number;
+  /** When the byte count last grew (or the transfer started). */
+  lastByteAt: number;
 }
 
 const RATE_WINDOW_MS = 5000;
 const SAMPLE_MS = 100;
+/** No byte for this long: the live line says `stalled Ns` instead of an ETA. */
+const STALL_MS = 3000;
+/** How often the live block is redrawn when no bytes arrive (the stall counter moves on). */
+const TICK_MS = 1000;
 
 export function createProgress(stream: ProgressStream, opts: ProgressOptions): Progress {
   return opts.isTty ? new TtyProgress(stream, opts) : new LineProgress(stream, opts);
@@ -108,6 +126,7 @@ abstract class BaseProgress implements Progress {
       startedAt: t,
       samples: [[t, info.offset]],
       quarter: info.total ? Math.floor((info.offset / info.total) * 4) : 0,
+      lastByteAt: t,
     };
     this.active.set(file, a);
     this.onStart(a, info.url);
@@ -116,8 +135,9 @@ abstract class BaseProgress implements Progress {
   update(file: string, received: number): void {
     const a = this.active.get(file);
     if (!a) return;
-    a.received = received;
     const t = this.now();
+    if (received > a.received) a.lastByteAt = t;
+    a.received = received;
     // Called for every network chunk (tens of thousands per GB): keep it cheap, one sample per
     // SAMPLE_MS for the rate (the newest sample is replaced in between).
     const last = a.samples[a.samples.length - 1]!;
@@ -197,10 +217,14 @@ class LineProgress extends BaseProgress {
 }
 
 const CSI = '\x1b[';
+/** The shortest name column: below this the stats give way (ETA first, then the rate). */
+const MIN_NAME = 12;
 
 /**
- * A terminal: one live line per file being fetched, redrawn in place at most every `redrawMs`:
- *   `kernel-debuginfo-….rpm  150.0 MiB / 600.0 MiB  25%  48.2 MiB/s  ETA 0:09`
+ * A terminal: one live line per file being fetched, redrawn in place at most every `redrawMs`
+ * and at least every second (so a stall shows), all columns aligned:
+ *   `kernel-debuginfo-…62.el9  150.0 MiB / 600.0 MiB   25%   48.2 MiB/s  ETA 0:09`
+ *   `kernel-devel-….0-362.el9    9.0 MiB /  20.0 MiB   45%    1.8 MiB/s  stalled 4s`
  * Finished files and notes are printed above the block and stay.
  */
 class TtyProgress extends BaseProgress {
@@ -208,14 +232,29 @@ class TtyProgress extends BaseProgress {
   private lastDraw = -Infinity;
   private readonly columns: number;
   private readonly redrawMs: number;
+  private readonly every: (ms: number, fn: () => void) => () => void;
+  private stopTicking: (() => void) | null = null;
+  /** Aborted: the block stays as last drawn and only permanent lines follow. */
+  private isFrozen = false;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.freeze();
 
   constructor(stream: ProgressStream, opts: ProgressOptions) {
     super(stream, opts);
     this.columns = opts.columns && opts.columns > 20 ? opts.columns : 80;
     this.redrawMs = opts.redrawMs ?? 100;
+    this.every = opts.every ?? everyUnref;
+    this.signal = opts.signal;
+    if (this.signal?.aborted) this.freeze();
+    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   protected onStart(): void {
+    if (!this.stopTicking && !this.isFrozen) {
+      this.stopTicking = this.every(TICK_MS, () => {
+        if (this.now() - this.lastDraw >= this.redrawMs) this.redraw('');
+      });
+    }
     this.redraw('');
   }
 
@@ -228,23 +267,32 @@ class TtyProgress extends BaseProgress {
     // Whole, even if it wraps: the redraw only ever moves back over the live block printed
     // after it, and a note or an error with a URL must not lose its end.
     this.redraw(`${line}${CSI}K\n`);
+    if (this.active.size === 0) this.tickOff();
   }
 
   close(): void {
     this.active.clear();
     this.redraw('');
+    this.tickOff();
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private freeze(): void {
+    this.isFrozen = true;
+    this.drawnLines = 0;
+    this.tickOff();
+  }
+
+  private tickOff(): void {
+    this.stopTicking?.();
+    this.stopTicking = null;
   }
 
   /** Move to the top of the live block, print `above` (permanent lines), then the block. */
   private redraw(above: string): void {
     let out = this.drawnLines > 0 ? `${CSI}${this.drawnLines}A\r` : '\r';
     out += above;
-    const MIN_NAME = 12;
-    const rows = [...this.active.values()].map((a) => ({ name: a.file, stats: this.stats(a, this.columns - 1 - 2 - MIN_NAME) }));
-    // One name column for all rows, so the numbers line up; names cut in the middle to fit.
-    const widest = Math.max(0, ...rows.map((r) => r.stats.length));
-    const nameWidth = Math.max(MIN_NAME, Math.min(Math.max(0, ...rows.map((r) => r.name.length)), this.columns - 1 - 2 - widest));
-    const lines = rows.map((r) => this.fit(`${shorten(r.name, nameWidth).padEnd(nameWidth)}  ${r.stats}`));
+    const lines = this.isFrozen ? [] : this.liveLines();
     for (const l of lines) out += `${l}${CSI}K\n`;
     out += `${CSI}J`;
     this.stream.write(out);
@@ -253,23 +301,24 @@ class TtyProgress extends BaseProgress {
   }
 
   /**
-   * `150.0 MiB / 600.0 MiB   25%  48.2 MiB/s  ETA 0:09` (rate over the last 5 s); on a narrow
-   * terminal the ETA, then the rate, are left out rather than cut in half.
+   * One line per active transfer. The stat columns are padded to line up, and dropped for
+   * every line at once when the terminal is narrow (ETA first, then the rate), so no line
+   * lacks what its neighbour shows; names get what is left (see `shorten`).
    */
-  private stats(a: Active, room: number): string {
-    const parts: string[] = [];
-    parts.push(a.total ? `${formatBytes(a.received)} / ${formatBytes(a.total)}` : formatBytes(a.received));
-    if (a.total) parts.push(`${Math.floor((a.received / a.total) * 100)}%`.padStart(4));
-    const first = a.samples[0]!;
-    const last = a.samples[a.samples.length - 1]!;
-    const ms = last[0] - first[0];
-    if (ms > 0) {
-      const rate = ((last[1] - first[1]) * 1000) / ms;
-      parts.push(formatRate(rate));
-      if (a.total && rate > 0) parts.push(`ETA ${formatEta((a.total - a.received) / rate)}`);
+  private liveLines(): string[] {
+    const now = this.now();
+    const rows = [...this.active.values()].map((a) => ({ name: a.file, cells: statCells(a, now) }));
+    if (rows.length === 0) return [];
+    const room = this.columns - 1 - 2 - MIN_NAME;
+    let shown = 5;
+    let stats = joinColumns(rows.map((r) => r.cells.slice(0, shown)));
+    while (shown > 2 && Math.max(...stats.map((x) => x.length)) > room) {
+      shown--;
+      stats = joinColumns(rows.map((r) => r.cells.slice(0, shown)));
     }
-    while (parts.length > 1 && parts.join('  ').length > room) parts.pop();
-    return parts.join('  ');
+    const widest = Math.max(...stats.map((x) => x.length));
+    const nameWidth = Math.max(MIN_NAME, Math.min(Math.max(...rows.map((r) => r.name.length)), this.columns - 1 - 2 - widest));
+    return rows.map((r, i) => this.fit(`${shorten(r.name, nameWidth).padEnd(nameWidth)}  ${stats[i]}`.trimEnd()));
   }
 
   private fit(line: string): string {
@@ -277,8 +326,86 @@ class TtyProgress extends BaseProgress {
   }
 }
 
-/** Cut a name in the middle (`kernel-debuginfo-….x86_64.rpm`): both ends identify a package. */
+function everyUnref(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * `[received, total, percent, rate, ETA]` of one transfer at `now`. The rate is over the last
+ * 5 s up to now, not up to the last byte, so it falls when bytes stop; after STALL_MS without a
+ * byte the ETA (which would sit at its last value, or at 0:00) becomes `stalled Ns`.
+ */
+function statCells(a: Active, now: number): string[] {
+  const total = a.total ? formatBytes(a.total) : '';
+  const percent = a.total ? `${Math.floor((a.received / a.total) * 100)}%` : '';
+  // The newest sample at or before the window's start, else the oldest there is.
+  let base = a.samples[0]!;
+  for (const s of a.samples) {
+    if (s[0] > now - RATE_WINDOW_MS) break;
+    base = s;
+  }
+  const ms = now - base[0];
+  const rate = ms > 0 ? ((a.received - base[1]) * 1000) / ms : 0;
+  const quiet = now - a.lastByteAt;
+  let eta = '';
+  if (quiet >= STALL_MS) eta = `stalled ${Math.floor(quiet / 1000)}s`;
+  else if (a.total && rate > 0) eta = `ETA ${formatEta((a.total - a.received) / rate)}`;
+  return [formatBytes(a.received), total, percent, formatRate(rate), eta];
+}
+
+/**
+ * The usual width of each stat column (`150.0 MiB`, `600.0 MiB`, ` 25%`, `465.5 KiB/s`,
+ * `stalled 59s`): padding to at least these keeps the name column from moving with every redraw.
+ */
+const STAT_WIDTHS = [9, 9, 4, 11, 11];
+
+/**
+ * Cells into lines, each column padded to its widest cell (numbers right-aligned, the ETA
+ * left): `received / total` (or just `received` when the size is unknown), then the rest.
+ */
+function joinColumns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(STAT_WIDTHS[c]!, ...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => {
+    const [received, total, ...rest] = r.map((cell, c) => (c === 4 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)));
+    const bytes = r[1] ? `${received} / ${total}` : `${received}   ${' '.repeat(widths[1]!)}`;
+    return [bytes, ...rest].join('  ');
+  });
+}
+
+/** `name-version-release.arch.rpm`, `name_version_arch.deb`: the package name and version. */
+const RPM_FILE = /^(.+)-([^-]+-[^-]+)\.[^.]+\.rpm$/;
+const DEB_FILE = /^([^_]+)_([^_]+)_[^_.]+\.u?deb$/;
+/** Fewer characters of version-release than this tell nothing: show the package name alone. */
+const MIN_VERSION_TAIL = 4;
+
+/**
+ * A file name to fit `width`, keeping what tells files apart. The files of one run share
+ * version, release and arch and differ in the package name (kernel-debuginfo,
+ * kernel-debuginfo-common-x86_64, kernel-devel), so a cut in the middle of the whole name made
+ * two of them look the same at 80 columns. For a package file, in order: without arch and
+ * extension; the whole package name and the end of version-release (`kernel-devel-….0-362.el9`);
+ * the package name alone; the package name cut in the middle. Other names are cut in the middle.
+ */
 export function shorten(name: string, width: number): string {
+  if (name.length <= width) return name;
+  const m = RPM_FILE.exec(name) ?? DEB_FILE.exec(name);
+  if (m) {
+    const pkg = m[1]!;
+    const version = m[2]!;
+    const sep = name.charAt(pkg.length);
+    const nv = `${pkg}${sep}${version}`;
+    if (nv.length <= width) return nv;
+    const tail = width - pkg.length - 2;
+    if (tail >= MIN_VERSION_TAIL) return `${pkg}${sep}…${version.slice(version.length - tail)}`;
+    if (pkg.length <= width) return pkg;
+    return cutMiddle(pkg, width);
+  }
+  return cutMiddle(name, width);
+}
+
+function cutMiddle(name: string, width: number): string {
   if (name.length <= width) return name;
   const keep = width - 1;
   const head = Math.ceil(keep / 2);

@@ -62,11 +62,16 @@ interface Session {
   exit: Promise<number | null>;
 }
 
-/** `kdebuginfo ARGS` on a pseudo-terminal (`script -qfec CMD /dev/null`, -e: its exit code). */
-function onTerminal(args: string[]): Session {
+/**
+ * `kdebuginfo ARGS` on a pseudo-terminal (`script -qfec CMD /dev/null`, -e: its exit code).
+ * script's pty has no size (0 columns: progress then prints plain lines) unless `columns` is
+ * given; `exec` so that Ctrl-C's SIGINT reaches the CLI, not a shell waiting for it.
+ */
+function onTerminal(args: string[], columns?: number): Session {
   // script -c takes one shell command line; every argument here is a plain path or word.
   const quoted = [process.execPath, cli, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv() });
+  const line = columns === undefined ? quoted : `stty cols ${columns} rows 24; exec ${quoted}`;
+  const child = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv() });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -85,6 +90,8 @@ function onTerminal(args: string[]): Session {
 
 const ARROW_DOWN = '\x1b[B';
 const ENTER = '\r';
+/** What the terminal sends for Ctrl-C; in raw mode (a prompt is up) it reaches the CLI as a key. */
+const CTRL_C = '\x03';
 
 describe('install on a terminal', () => {
   it('asks which kernel (arrow keys, Enter) and to confirm the download, then installs the chosen one', async () => {
@@ -122,6 +129,64 @@ describe('install on a terminal', () => {
     expect(t.screen().split(/\r?\n/)).toContain('kdebuginfo: cancelled: nothing was installed');
     expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
     expect(installedPackages(s.root)).toEqual([]);
+  });
+
+  it('Ctrl-C at the confirmation: exit 130 with one line, no stack trace, nothing downloaded or installed', async () => {
+    const s = await twoKernelRoot();
+    const t = onTerminal(['install', '--root', s.root, '--cache-dir', s.cache, '--kernel', K362]);
+    await t.waitFor(`Download ${DOWNLOAD_362} and install 3 package(s)? (Y/n)`);
+    t.type(CTRL_C);
+    expect(await t.exit).toBe(130);
+    const after = t.screen().slice(t.screen().lastIndexOf('(Y/n)'));
+    // What follows the question: the end of its line, then exactly one line of ours.
+    expect(after.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)).toEqual(['(Y/n)', 'kdebuginfo: interrupted']);
+    expect(t.screen()).not.toContain('ExitPromptError');
+    expect(t.screen()).not.toMatch(/^\s+at /m);
+    expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
+    expect(installedPackages(s.root)).toEqual([]);
+  });
+
+  it('Ctrl-C at the kernel picker: exit 130 with one line, no stack trace', async () => {
+    const s = await twoKernelRoot();
+    const t = onTerminal(['install', '--root', s.root, '--cache-dir', s.cache]);
+    await t.waitFor('❯ 5.14.0-998.el9.x86_64 (newest installed)');
+    t.type(CTRL_C);
+    expect(await t.exit).toBe(130);
+    const lines = t.screen().split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    expect(lines[lines.length - 1]).toBe('kdebuginfo: interrupted');
+    expect(lines.filter((l) => l.startsWith('kdebuginfo:'))).toEqual(['kdebuginfo: interrupted']);
+    expect(t.screen()).not.toContain('ExitPromptError');
+    expect(t.screen()).not.toMatch(/^\s+at /m);
+    expect(mirror.server.requests.filter((q) => q.path.endsWith('.rpm'))).toEqual([]);
+  });
+
+  it('a stalled download says so on its live line at 80 columns; Ctrl-C then exits 130 with the partial files kept', async () => {
+    const s = await twoKernelRoot();
+    // Every package stops after 1000 bytes and holds the connection open.
+    mirror.server.fault(/\.rpm$/, { stallAfterBytes: 1000 });
+    try {
+      const t = onTerminal(['install', '--root', s.root, '--cache-dir', s.cache, '--kernel', K362], 80);
+      await t.waitFor(`Download ${DOWNLOAD_362} and install 3 package(s)? (Y/n)`);
+      t.type('y');
+      t.type(ENTER);
+      await t.waitFor('stalled 3s');
+      // The live names at 80 columns: the three packages tell apart.
+      for (const name of ['kernel-debuginfo-…62.el9', 'kernel-debug…mmon-x86_64', 'kernel-devel-….0-362.el9']) {
+        expect(t.screen()).toContain(name);
+      }
+      t.type(CTRL_C); // not in raw mode now: the terminal turns it into SIGINT
+      expect(await t.exit).toBe(130);
+      const lines = t.screen().split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+      const last = `kdebuginfo: interrupted: partial downloads kept in ${s.cache}; run again to resume`;
+      expect(lines.filter((l) => l.startsWith('kdebuginfo:'))).toEqual(['kdebuginfo: SIGINT: stopping (again to quit at once)', last]);
+      expect(lines[lines.length - 1]).toBe(last);
+      expect(t.screen()).not.toMatch(/^\s+at /m);
+      expect(installedPackages(s.root)).toEqual([]);
+      // The 1000 bytes of each package stay for the next run to resume from.
+      for (const nvra of nvrasFor(K362)) expect(statSync(join(s.cache, `${nvra}.rpm.part`)).size).toBe(1000);
+    } finally {
+      mirror.server.clearFaults();
+    }
   });
 
   it('with --yes on a terminal it never prompts: the kernel choice is exit 2 naming --kernel', async () => {
