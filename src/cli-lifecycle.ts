@@ -3,7 +3,7 @@ import type { Context } from './context.js';
 import { maskUrlCredentials } from './core/credentials.js';
 
 /**
- * The lifecycle commands' flags (`list`, `remove`), kept beside src/cli.ts so that file stays
+ * The lifecycle commands' flags (`list`, `remove`, `prune`), kept beside src/cli.ts so that file stays
  * under 600 lines; src/cli.ts calls this with its own helpers, and is still the only place that
  * turns a result into an exit code.
  */
@@ -14,6 +14,7 @@ export interface LifecycleCliHelpers {
   setJson: (json: boolean) => void;
   rootEnv: string;
   kernelEnv: string;
+  cacheDirOption: () => Option;
 }
 
 export function addLifecycleCommands(program: Command, h: LifecycleCliHelpers): void {
@@ -66,5 +67,34 @@ Examples:
       const r = await runRemove(h.ctxFor(cmd), { root: o.root, kernel: o.kernel, yes: Boolean(o.yes) });
       if (o.json) h.printJson(r);
       else h.write(maskUrlCredentials(formatRemove(r)));
+    });
+
+  program
+    .command('prune')
+    .description('Remove the debuginfo and devel packages of kernels no longer installed, and empty the download cache.')
+    .addOption(new Option('--root <dir>', 'image root to prune').env(h.rootEnv))
+    .option('-y, --yes', 'also remove packages of those kernels that kdebuginfo did not install')
+    .option('--keep-cache', 'leave the download cache alone')
+    .addOption(h.cacheDirOption())
+    .option('--no-wait', 'fail at once when another kdebuginfo holds the cache lock')
+    .option('--dry-run', 'report what would be removed; remove nothing')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText(
+      'after',
+      `
+A kernel counts as installed while <root>/lib/modules/<R> exists; the running kernel is never
+pruned, and its packages stay in the cache. Packages kdebuginfo did not install are kept as
+remove keeps them.
+
+Examples:
+  sudo kdebuginfo prune --dry-run
+  sudo kdebuginfo prune --keep-cache --json`,
+    )
+    .action(async (o: { root?: string; yes?: boolean; keepCache?: boolean; cacheDir?: string; wait: boolean; json?: boolean }, cmd: Command) => {
+      h.setJson(Boolean(o.json));
+      const { runPrune, formatPrune } = await import('./commands/prune.js');
+      const r = await runPrune(h.ctxFor(cmd), { root: o.root, yes: Boolean(o.yes), keepCache: Boolean(o.keepCache), cacheDir: o.cacheDir, wait: o.wait });
+      if (o.json) h.printJson(r);
+      else h.write(maskUrlCredentials(formatPrune(r)));
     });
 }

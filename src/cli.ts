@@ -511,7 +511,8 @@ Examples:
       exitCode = doctorExitCode(r);
     });
 
-  addLifecycleCommands(program, { ctxFor, printJson: (v) => printJson(io, v), write: (t) => io.stdout.write(t), setJson: (j) => (wantsJson = j), rootEnv: ENV.root, kernelEnv: ENV.kernel });
+  addLifecycleCommands(program, { ctxFor, printJson: (v) => printJson(io, v), write: (t) => io.stdout.write(t), setJson: (j) => (wantsJson = j), rootEnv: ENV.root, kernelEnv: ENV.kernel,
+    cacheDirOption: () => new Option('--cache-dir <dir>', 'the download cache (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir).argParser(nonEmptyDir) });
 
   try {
     await program.parseAsync([...argv]);

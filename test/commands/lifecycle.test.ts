@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { FIXTURE_MIRROR_ROOT, startFixtureMirror, type FixtureMirror } from '../support/fixture-mirror.js';
-import { installedPackages, makeScratchRoot, nvrasFor, type ScratchRoot } from '../support/scratch-root.js';
+import { ensureBuiltCli, installedPackages, makeScratchRoot, nvrasFor, type ScratchRoot } from '../support/scratch-root.js';
 import { kernelNotes } from '../support/kernel-notes.js';
 import { createExec } from '../../src/io/exec.js';
 import { readInstallRecord, recordInstall } from '../../src/io/install-record.js';
@@ -198,5 +198,74 @@ describe('the install record', () => {
     const r = await runCli(['list', '--root', s2.root]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`kdebuginfo: install record ${join(s2.root, 'var/lib/kdebuginfo/installed', `${K362}.json`)}: not a regular file`);
+  });
+});
+
+describe('prune on a real rpm root', () => {
+  it('removes the packages of kernels no longer installed, keeps the running kernel\'s (and its cached files), empties the cache', async () => {
+    const s = await scratch([K300, K362]);
+    await kdebuginfoInstalls(s, K300);
+    await kdebuginfoInstalls(s, K362);
+    const cached = [...FILES_300, ...FILES_362].map((f) => f.split('/').pop() as string).sort();
+    expect((await readdir(s.cache)).filter((f) => f.endsWith('.rpm')).sort()).toEqual(cached);
+    await writeFile(join(s.cache, `kernel-devel-${K300}.rpm.part`), 'half a download');
+    await writeFile(join(s.cache, 'notes.txt'), 'not a cache file: left alone');
+    // Both kernels' packages are gone (their modules directories with them); 362 still runs.
+    await rm(join(s.root, 'lib/modules', K300), { recursive: true });
+    await rm(join(s.root, 'lib/modules', K362), { recursive: true });
+    await mkdir(join(s.root, 'proc/sys/kernel'), { recursive: true });
+    await writeFile(join(s.root, 'proc/sys/kernel/osrelease'), `${K362}\n`);
+
+    const dry = await runCli(['prune', '--root', s.root, '--cache-dir', s.cache, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json()).toMatchObject({ changed: true, msg: expect.stringMatching(/^would remove 3 package\(s\) of 1 kernel\(s\) no longer installed and 4 cached file\(s\)/) });
+    expect(installedPackages(s.root)).toEqual([...nvrasFor(K300), ...nvrasFor(K362)].sort());
+    expect((await readdir(s.cache)).filter((f) => f !== 'install.lock').sort()).toEqual([...cached, `kernel-devel-${K300}.rpm.part`, 'notes.txt'].sort());
+
+    const r = await runCli(['prune', '--root', s.root, '--cache-dir', s.cache, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json();
+    expect(out.kernels.map((k: { kernel: string; removed: Array<{ key: string }> }) => [k.kernel, k.removed.map((p) => p.key)])).toEqual([[K300, nvrasFor(K300)]]);
+    expect(out.cache.removed.map((f: { file: string }) => f.file)).toEqual([...FILES_300.map((f) => f.split('/').pop()), `kernel-devel-${K300}.rpm.part`].sort());
+    expect(out.cache.kept).toEqual(FILES_362.map((f) => f.split('/').pop()).sort());
+    expect(installedPackages(s.root)).toEqual(nvrasFor(K362));
+    expect((await readdir(s.cache)).filter((f) => f !== 'install.lock').sort()).toEqual([...FILES_362.map((f) => f.split('/').pop() as string), 'notes.txt'].sort());
+
+    const again = await runCli(['prune', '--root', s.root, '--cache-dir', s.cache, '--json']);
+    expect(again.json()).toMatchObject({ changed: false, msg: 'nothing to prune', kernels: [] });
+  });
+
+  it('--keep-cache leaves the cache alone', async () => {
+    const s = await scratch([K362]);
+    await mkdir(s.cache, { recursive: true });
+    await writeFile(join(s.cache, `kernel-devel-${K300}.rpm`), 'x');
+    const r = await runCli(['prune', '--root', s.root, '--cache-dir', s.cache, '--keep-cache', '--json']);
+    expect(r.json()).toMatchObject({ changed: false, cache: null });
+    expect(await readdir(s.cache)).toEqual([`kernel-devel-${K300}.rpm`]);
+  });
+});
+
+describe('remove on a terminal', () => {
+  it('asks before removing packages kdebuginfo did not install (default no); yes removes them', async () => {
+    const cli = await ensureBuiltCli();
+    const s = await scratch([K300]);
+    userInstalls(s.root, FILES_300);
+    const quoted = [process.execPath, cli, 'remove', '--root', s.root, '--kernel', K300].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qfec', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env, TERM: 'xterm' } });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
+    const flat = () => screen.replace(ansi, '').replace(/\s+/g, ' ');
+    const deadline = Date.now() + 30_000;
+    while (!flat().includes('were not installed by kdebuginfo. Remove them too? (y/N)')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no question; the terminal showed:\n${flat()}`);
+      await sleep(25);
+    }
+    expect(flat()).toContain(`${nvrasFor(K300).join(', ')} were not installed by kdebuginfo.`);
+    child.stdin.write('y\r');
+    expect(await exit).toBe(0);
+    expect(flat()).toContain(`removed 3 package(s) for ${K300}`);
+    expect(installedPackages(s.root)).toEqual([]);
   });
 });
