@@ -153,6 +153,22 @@ describe('list, remove on a real rpm root', () => {
   });
 });
 
+describe('remove keeps what another kernel shares', () => {
+  it('the -common package of a build stays while another flavour of that build is installed', async () => {
+    const KDEBUG = `${K362}+debug`;
+    const s = await scratch([K362, KDEBUG]);
+    userInstalls(s.root, [...FILES_362, join(STREAM9, `BaseOS/x86_64/debug/tree/Packages/kernel-debug-debuginfo-${K362}.rpm`)]);
+    const keys = [`kernel-debuginfo-${K362}`, `kernel-debuginfo-common-x86_64-${K362}`, `kernel-devel-${K362}`];
+    await recordInstall(exec, { root: s.root, family: 'rpm', kernel: K362, packages: keys.map((key) => ({ name: key.slice(0, key.indexOf('-5.14')), key })) });
+    const r = await runCli(['remove', '--root', s.root, '--kernel', K362, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json();
+    expect(out.removed.map((p: { key: string }) => p.key)).toEqual([keys[0], keys[2]]);
+    expect(out.kept).toEqual([{ name: 'kernel-debuginfo-common-x86_64', key: keys[1], reason: `also serves ${KDEBUG}` }]);
+    expect(installedPackages(s.root)).toEqual([`kernel-debug-debuginfo-${K362}`, keys[1]]);
+  });
+});
+
 describe('list: the running kernel is proven by its build-id', () => {
   async function runningRoot(buildId: string): Promise<ScratchRoot> {
     const s = await scratch([K362]);
