@@ -43,8 +43,10 @@ export async function runPrune(ctx: Context, opts: PruneOptions): Promise<PruneR
   const kernels: RemoveResult[] = [];
   for (const entry of list.kernels) {
     if (entry.kernelInstalled || entry.running || entry.packages.length === 0) continue;
-    const { remove, kept } = await planRemoval(ctx, list, entry, opts.yes, warnings);
-    kernels.push(await removePackages(ctx, list.family, root, entry.kernel, remove, kept, { failed: false, rc: 0, kernel: entry.kernel, root, warnings }));
+    const own: string[] = [];
+    const { remove, kept } = await planRemoval(ctx, list, entry, opts.yes, own);
+    warnings.push(...own);
+    kernels.push(await removePackages(ctx, list.family, root, entry.kernel, remove, kept, { failed: false, rc: 0, kernel: entry.kernel, root, warnings: own }));
   }
 
   let cache: PruneResult['cache'] = null;
