@@ -10,6 +10,7 @@ import { VERIFY_LEVELS } from './core/verify-levels.js';
 import { maskUrlCredentials } from './core/credentials.js';
 import { checkReleaseToken } from './core/kernel-release.js';
 import { showUntrusted } from './core/untrusted-text.js';
+import { addLifecycleCommands } from './cli-lifecycle.js';
 
 /**
  * The only module that knows argv, flag and environment-variable names, and exit codes.
@@ -509,6 +510,9 @@ Examples:
       else io.stdout.write(maskUrlCredentials(formatDoctor(r)));
       exitCode = doctorExitCode(r);
     });
+
+  addLifecycleCommands(program, { ctxFor, printJson: (v) => printJson(io, v), write: (t) => io.stdout.write(t), setJson: (j) => (wantsJson = j), rootEnv: ENV.root, kernelEnv: ENV.kernel,
+    cacheDirOption: () => new Option('--cache-dir <dir>', 'the download cache (default /var/cache/kdebuginfo as root, else ~/.cache/kdebuginfo)').env(ENV.cacheDir).argParser(nonEmptyDir) });
 
   try {
     await program.parseAsync([...argv]);
