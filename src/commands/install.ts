@@ -5,6 +5,7 @@ import type { Backend, InstallItem, InstallSettings, PlanOptions, Resolved } fro
 import { installedKernels } from '../backends/rpm/target.js';
 import { formatBytes } from '../core/format.js';
 import { downloadVerified } from '../io/download.js';
+import { recordInstall } from '../io/install-record.js';
 import { checkBundleKernel, openBundle, type OpenedBundle } from '../io/bundle-read.js';
 import { packagingOf } from '../io/bundle.js';
 import { promptConfirm, promptSelect } from '../io/prompt.js';
@@ -198,6 +199,12 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
     if (stillMissing.length > 0) {
       throw new KdebuginfoError(`${manager} finished but ${stillMissing.map((m) => m.file || m.name).join(', ')} is not installed`);
     }
+    // What kdebuginfo installed, so `remove` and `prune` never take what the user installed otherwise.
+    await recordInstall(ctx.exec, { root, family: backend.family, kernel: backend.uname, packages: installedNow.map((i) => ({ name: i.name, key: i.key })) }).catch((err: unknown) => {
+      const w = `could not record what was installed: ${(err as Error).message}`;
+      warnings.push(w);
+      ctx.ui.warn(w);
+    });
   } finally {
     await lock.release();
   }
