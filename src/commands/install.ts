@@ -4,7 +4,7 @@ import { readTarget } from '../backends/target.js';
 import type { Backend, InstallItem, InstallSettings, PlanOptions, Resolved } from '../backends/types.js';
 import { installedKernels } from '../backends/rpm/target.js';
 import { formatBytes } from '../core/format.js';
-import { downloadVerified } from '../io/download.js';
+import { downloadVerified, inspectCache } from '../io/download.js';
 import { recordInstall } from '../io/install-record.js';
 import { checkBundleKernel, openBundle, type OpenedBundle } from '../io/bundle-read.js';
 import { packagingOf } from '../io/bundle.js';
@@ -154,7 +154,7 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
   const unpacked = localFiles.every((f) => f.path !== '');
   const { extra, alsoInstalled, alsoFetchedBytes } = bundle && !unpacked ? { extra: '', alsoInstalled: [], alsoFetchedBytes: 0 } : await backend.preview(ours, bundle ? local.map((l) => l.path) : undefined, warnings);
   // With the package manager's own downloads (apt fetches the dependencies it adds itself).
-  const total = (bundle ? local.reduce((n, l) => n + (l.item.size ?? 0), 0) : toFetch.reduce((n, r) => n + (r.size ?? 0), 0)) + alsoFetchedBytes;
+  const total = (bundle ? local.reduce((n, l) => n + (l.item.size ?? 0), 0) : await bytesToFetch(ctx, opts, toFetch)) + alsoFetchedBytes;
   const count = missing.length;
 
   if (ctx.dryRun) {
@@ -219,6 +219,18 @@ export async function installTarget(ctx: Context, backend: Backend, opts: Instal
     runVerification,
     started,
   );
+}
+
+/** What a download still has to fetch: a verified copy in the cache costs nothing, a partial one its rest. */
+async function bytesToFetch(ctx: Context, opts: InstallOptions, packages: readonly Resolved[]): Promise<number> {
+  const states = await inspectCache(packages.map(downloadItemOf), { cacheDir: cacheDirFor(ctx, opts), exec: ctx.exec });
+  return packages.reduce((n, p, i) => {
+    const st = states[i];
+    const size = p.size ?? 0;
+    if (st?.state === 'cached') return n;
+    if (st?.state === 'partial') return n + Math.max(0, size - st.bytes);
+    return n + size;
+  }, 0);
 }
 
 /** The missing packages into the cache, resumable and verified, as `download` does. */

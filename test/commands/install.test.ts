@@ -454,6 +454,11 @@ describe('Ctrl-C', () => {
     expect(installedPackages(s.root)).toEqual([]);
 
     stall.remove();
+    // What is left to fetch: the rest of the .part, and only those other files not already in the cache.
+    const left = fixtureSize(file) - 4096 + FILES_362.filter((f) => f !== file && !existsSync(join(s.cache, f))).map(fixtureSize).reduce((a, b) => a + b, 0);
+    expect(left).toBeLessThan(FILES_362.map(fixtureSize).reduce((a, b) => a + b, 0) - 4096 + 1);
+    const dry = await install(s, ['--dry-run', '--json']);
+    expect(dry.json().msg).toBe(`would download ${formatBytes(left)} and install 3 package(s) for ${K362}`);
     mirror.server.resetLog();
     const second = spawnCli(['install', '--root', s.root, '--cache-dir', s.cache, '--yes']);
     expect(await exited(second.child, 20_000)).toBe(0);
