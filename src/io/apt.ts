@@ -15,10 +15,8 @@
  *  - `apt-get download --print-uris` prints `'URL' FILE SIZE SHA256:HEX` per package, not in the
  *    order asked.
  */
-import { createReadStream } from 'node:fs';
-import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { machine, version as unameVersion } from 'node:os';
-import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Exec } from './exec.js';
 import { KdebuginfoError } from '../errors.js';
@@ -309,41 +307,11 @@ export async function aptInstall(exec: Exec, specs: readonly string[], opts: { w
   }
 }
 
-/** `apt-get download NAME=VERSION ...` into `dir` (apt verifies each file against its lists). */
-export async function aptDownload(exec: Exec, specs: readonly string[], dir: string, timeoutMs = 3_600_000): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await exec(['apt-get', 'download', ...specs], { mutates: true, cwd: dir, timeoutMs });
-}
-
 /** Write an apt source file (skipped under --dry-run, like every change). */
 export async function writeAptSource(path: string, text: string, dryRun: boolean): Promise<void> {
   if (dryRun) return;
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text, { mode: 0o644 });
-}
-
-/** sha256 of a file, streamed; undefined when it does not exist. */
-export async function sha256File(path: string): Promise<string | undefined> {
-  return (await fileDigests(path, ['sha256']))?.get('sha256');
-}
-
-/** The hash types apt prints (`SHA256:`, Ubuntu's `SHA512:`, `MD5Sum:` lowered to `md5`) that node can compute. */
-const DIGESTS = new Set(['sha256', 'sha512', 'sha1', 'md5']);
-
-/**
- * Several digests of a file in one read (`sha256` for the manifest, and the type apt gave,
- * which on Ubuntu's archive is SHA512); types node does not know are left out. Undefined when
- * the file does not exist.
- */
-export async function fileDigests(path: string, types: readonly string[]): Promise<Map<string, string> | undefined> {
-  try {
-    await stat(path);
-  } catch {
-    return undefined;
-  }
-  const hashes = [...new Set(types)].filter((t) => DIGESTS.has(t)).map((t) => [t, createHash(t)] as const);
-  for await (const chunk of createReadStream(path)) for (const [, h] of hashes) h.update(chunk as Buffer);
-  return new Map(hashes.map(([t, h]) => [t, h.digest('hex')]));
 }
 
 /**

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { nvraOf } from '../core/package-naming.js';
-import { createReadStream } from 'node:fs';
+import { digestFile } from './download/verify.js';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isSafeFileName } from '../core/file-name.js';
@@ -238,8 +237,9 @@ export async function writeBundle(opts: {
   }
 }
 
+/** The bundle's own sha256, with the download engine's one digest function. */
 async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(chunk);
-  return h.digest('hex');
+  const read = await digestFile(path, ['sha256']);
+  if (read === null) throw new KdebuginfoError(`${path} vanished while it was being written`);
+  return read.digests.get('sha256') as string;
 }
