@@ -3,8 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { PlanResult } from './plan.js';
 import { cacheDirFor, downloadItemOf, engineOptions, lockCache, progressFor, resolveForFetch, type FetchOptions } from './fetch-plan.js';
-import type { Backend, Resolved } from '../backends/types.js';
-import type { PackageRole } from '../core/types.js';
+import type { Backend, PlannedPackageJson, Resolved } from '../backends/types.js';
 import { downloadVerified, inspectCache, type DownloadedFile } from '../io/download.js';
 import { ensureDir, type SpaceNeed } from '../io/cache.js';
 import { formatBytes } from '../core/format.js';
@@ -17,13 +16,8 @@ export interface DownloadCommandOptions extends FetchOptions {
 
 export type DownloadStatus = 'downloaded' | 'cached' | 'would-download';
 
-export interface DownloadedPackage {
-  role: PackageRole;
-  name: string;
-  version: string;
-  release: string;
-  arch: string;
-  file: string;
+/** A package as every command reports it (src/backends/types.ts), plus what fetching it did. */
+export interface DownloadedPackage extends Omit<PlannedPackageJson, 'candidates'> {
   url: string;
   size: number | null;
   /** sha256 of the file on disk; null under --dry-run for a file not yet in the cache. */
